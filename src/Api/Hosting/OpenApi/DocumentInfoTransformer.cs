@@ -27,6 +27,30 @@ internal sealed class DocumentInfoTransformer : IOpenApiDocumentTransformer
             BearerFormat = "ops_<prefix>_<secret>",
             Description = "An Ops API key. Roles: ingest (write events), read (query), admin (operate; implies read).",
         };
-        return Task.CompletedTask;
+        return RemoveUnreferencedSchemasAsync(document, cancellationToken);
+    }
+
+    /// <summary>Request DTOs of GET endpoints become query parameters; their leftover body schemas would only confuse readers.</summary>
+    private static async Task RemoveUnreferencedSchemasAsync(OpenApiDocument document, CancellationToken cancellationToken)
+    {
+        if (document.Components?.Schemas is not { Count: > 0 } schemas)
+        {
+            return;
+        }
+
+        while (true)
+        {
+            var json = await document.SerializeAsJsonAsync(OpenApiSpecVersion.OpenApi3_1, cancellationToken);
+            var unused = schemas.Keys.Where(name => !json.Contains($"\"#/components/schemas/{name}\"", StringComparison.Ordinal)).ToList();
+            if (unused.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var name in unused)
+            {
+                schemas.Remove(name);
+            }
+        }
     }
 }

@@ -101,6 +101,13 @@ internal sealed class FastEndpointsOperationTransformer : IOpenApiOperationTrans
 
         if (definition.EndpointSummary is { } described)
         {
+            // FastEndpoints documents the response DTO under 200; an endpoint that answers 201/202 says so in its summary.
+            var success = described.Responses.Keys.Where(s => s is >= 201 and < 300 && s != 204).Order().FirstOrDefault();
+            if (success != 0 && !described.Responses.ContainsKey(200) && operation.Responses?.Remove("200", out var ok) == true)
+            {
+                operation.Responses[success.ToString(System.Globalization.CultureInfo.InvariantCulture)] = ok;
+            }
+
             foreach (var (status, text) in described.Responses)
             {
                 var key = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -126,7 +133,7 @@ internal sealed class FastEndpointsOperationTransformer : IOpenApiOperationTrans
     private static void AddProblem(OpenApiOperation operation, string status, string description)
     {
         operation.Responses ??= [];
-        if (operation.Responses.ContainsKey(status))
+        if (operation.Responses.TryGetValue(status, out var existing) && existing.Content is { Count: > 0 })
         {
             return;
         }
