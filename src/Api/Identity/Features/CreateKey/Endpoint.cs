@@ -3,6 +3,7 @@ using Dapper;
 using FastEndpoints;
 using FluentValidation;
 using Npgsql;
+using Ops.Modules.Audit.Contracts;
 using Ops.Api.Identity.ApiKeys;
 using Ops.Modules.Shared.Http;
 using Ops.Modules.Shared.Security;
@@ -55,7 +56,7 @@ internal sealed partial class CreateKeyValidator : Validator<CreateKeyRequest>
 }
 
 /// <summary>The only response that ever contains the key itself: it is stored as a hash and cannot be shown again.</summary>
-internal sealed class CreateKeyEndpoint(NpgsqlDataSource dataSource, TimeProvider time) : Endpoint<CreateKeyRequest, CreateKeyResponse>
+internal sealed class CreateKeyEndpoint(NpgsqlDataSource dataSource, IAuditWriter audit, TimeProvider time) : Endpoint<CreateKeyRequest, CreateKeyResponse>
 {
     public override void Configure()
     {
@@ -99,6 +100,7 @@ internal sealed class CreateKeyEndpoint(NpgsqlDataSource dataSource, TimeProvide
             ThrowError(r => r.TenantId, $"no tenant '{tenantId}' exists.");
         }
 
+        await using var transaction = await connection.BeginTransactionAsync(ct);
         var (key, prefix) = ApiKeyFormat.Generate();
         var keyId = Guid.NewGuid();
         var roles = req.Roles.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
@@ -120,7 +122,11 @@ internal sealed class CreateKeyEndpoint(NpgsqlDataSource dataSource, TimeProvide
                 actor = caller.Actor,
                 expiresAt = req.ExpiresAt,
             },
+            transaction,
             cancellationToken: ct));
+        var after = new { id = keyId, name = req.Name, prefix, roles, platform_admin = req.PlatformAdmin, expires_at = req.ExpiresAt };
+        await audit.WriteAsync(OperatorAction.Create(HttpContext, "key.created", now, $"key:{keyId}", after: after, tenantId: tenantId), connection, transaction, ct);
+        await transaction.CommitAsync(ct);
 
         await Send.ResponseAsync(
             new CreateKeyResponse(keyId, tenantId, req.Name, prefix, roles, req.PlatformAdmin, now, req.ExpiresAt, key),

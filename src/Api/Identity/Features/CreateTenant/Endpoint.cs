@@ -3,6 +3,7 @@ using Dapper;
 using FastEndpoints;
 using FluentValidation;
 using Npgsql;
+using Ops.Modules.Audit.Contracts;
 using Ops.Modules.Shared.Http;
 using Ops.Modules.Shared.Security;
 
@@ -24,7 +25,7 @@ internal sealed partial class CreateTenantValidator : Validator<CreateTenantRequ
     private static partial Regex TenantIdRegex();
 }
 
-internal sealed class CreateTenantEndpoint(NpgsqlDataSource dataSource, TimeProvider time) : Endpoint<CreateTenantRequest, TenantResponse>
+internal sealed class CreateTenantEndpoint(NpgsqlDataSource dataSource, IAuditWriter audit, TimeProvider time) : Endpoint<CreateTenantRequest, TenantResponse>
 {
     public override void Configure()
     {
@@ -43,12 +44,14 @@ internal sealed class CreateTenantEndpoint(NpgsqlDataSource dataSource, TimeProv
         var caller = HttpContext.GetCaller();
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
         var inserted = await connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO identity.tenants (tenant_id, name, created_at, created_by) VALUES (@id, @name, @now, @actor)
             ON CONFLICT (tenant_id) DO NOTHING
             """,
             new { id = req.Id, name = req.Name, now, actor = caller.Actor },
+            transaction,
             cancellationToken: ct));
         if (inserted == 0)
         {
@@ -56,6 +59,9 @@ internal sealed class CreateTenantEndpoint(NpgsqlDataSource dataSource, TimeProv
             return;
         }
 
-        await Send.ResponseAsync(new TenantResponse(req.Id, req.Name, now), StatusCodes.Status201Created, ct);
+        var tenant = new TenantResponse(req.Id, req.Name, now);
+        await audit.WriteAsync(OperatorAction.Create(HttpContext, "tenant.created", now, $"tenant:{req.Id}", after: tenant, tenantId: req.Id), connection, transaction, ct);
+        await transaction.CommitAsync(ct);
+        await Send.ResponseAsync(tenant, StatusCodes.Status201Created, ct);
     }
 }

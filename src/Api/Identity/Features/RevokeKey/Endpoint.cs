@@ -1,6 +1,7 @@
 using Dapper;
 using FastEndpoints;
 using Npgsql;
+using Ops.Modules.Audit.Contracts;
 using Ops.Api.Identity.ApiKeys;
 using Ops.Modules.Shared.Http;
 using Ops.Modules.Shared.Security;
@@ -17,7 +18,7 @@ internal sealed class RevokeKeyRequest
 /// others. Revoking an already revoked key is a no-op. The last active platform admin key cannot be revoked,
 /// so the platform can never lock itself out.
 /// </summary>
-internal sealed class RevokeKeyEndpoint(NpgsqlDataSource dataSource, ApiKeyStore store, TimeProvider time)
+internal sealed class RevokeKeyEndpoint(NpgsqlDataSource dataSource, ApiKeyStore store, IAuditWriter audit, TimeProvider time)
     : Endpoint<RevokeKeyRequest>
 {
     public override void Configure()
@@ -38,7 +39,7 @@ internal sealed class RevokeKeyEndpoint(NpgsqlDataSource dataSource, ApiKeyStore
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var key = await connection.QuerySingleOrDefaultAsync<KeyRow>(new CommandDefinition(
-            "SELECT tenant_id, prefix, is_platform_admin, revoked_at FROM identity.api_keys WHERE key_id = @id FOR UPDATE",
+            "SELECT tenant_id, name, prefix, is_platform_admin, revoked_at FROM identity.api_keys WHERE key_id = @id FOR UPDATE",
             new { id = req.Id }, transaction, cancellationToken: ct));
         if (key is null)
         {
@@ -66,9 +67,16 @@ internal sealed class RevokeKeyEndpoint(NpgsqlDataSource dataSource, ApiKeyStore
                 }
             }
 
+            var now = time.GetUtcNow();
             await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE identity.api_keys SET revoked_at = @now, revoked_by = @actor WHERE key_id = @id",
-                new { id = req.Id, now = time.GetUtcNow(), actor = caller.Actor }, transaction, cancellationToken: ct));
+                new { id = req.Id, now, actor = caller.Actor }, transaction, cancellationToken: ct));
+            await audit.WriteAsync(
+                OperatorAction.Create(HttpContext, "key.revoked", now, $"key:{req.Id}",
+                    before: new { name = key.Name, prefix = key.Prefix, status = "active" },
+                    after: new { name = key.Name, prefix = key.Prefix, status = "revoked" },
+                    tenantId: key.TenantId),
+                connection, transaction, ct);
             await store.PublishInvalidationAsync(key.Prefix, connection, transaction, ct);
         }
 
@@ -80,6 +88,7 @@ internal sealed class RevokeKeyEndpoint(NpgsqlDataSource dataSource, ApiKeyStore
     private sealed class KeyRow
     {
         public required string TenantId { get; init; }
+        public required string Name { get; init; }
         public required string Prefix { get; init; }
         public bool IsPlatformAdmin { get; init; }
         public DateTimeOffset? RevokedAt { get; init; }
