@@ -172,11 +172,7 @@ internal sealed partial class UsageIngestor(
         await reader.ReadAsync(cancellationToken);
         var versionCount = reader.GetInt64(0);
         await reader.NextResultAsync(cancellationToken);
-        var assignments = new List<PricingAssignment>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            assignments.Add(new PricingAssignment(reader.GetInt64(0), reader.GetFieldValue<DateOnly>(1), reader.GetFieldValue<DateOnly>(2), reader.GetString(3)));
-        }
+        var assignments = await PricingStore.ReadAssignmentsAsync(reader, cancellationToken);
 
         await reader.NextResultAsync(cancellationToken);
         var existing = new HashSet<string>(StringComparer.Ordinal);

@@ -25,10 +25,13 @@ internal sealed record PricingVersion(
     public bool IsPlatform => TenantId is null;
 }
 
-/// <summary>A reprice: for the days in the range, the named version prices the models it lists, for this tenant.</summary>
-internal sealed record PricingAssignment(long Id, DateOnly FromDay, DateOnly ToDay, string VersionId)
+/// <summary>
+/// A reprice: the tenant's events of the days in the range, of the named models (null: every model), are priced with
+/// the version, from then on — as if it were the version in effect (models it does not list are unpriced).
+/// </summary>
+internal sealed record PricingAssignment(long Id, DateOnly FromDay, DateOnly ToDay, string VersionId, IReadOnlyList<string>? Models = null)
 {
-    public bool Covers(DateOnly day) => day >= FromDay && day <= ToDay;
+    public bool Covers(DateOnly day, string model) => day >= FromDay && day <= ToDay && (Models is null || Models.Contains(model, StringComparer.Ordinal));
 }
 
 /// <summary>

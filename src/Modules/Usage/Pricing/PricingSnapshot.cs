@@ -4,7 +4,7 @@ namespace Ops.Modules.Usage.Pricing;
 /// Every pricing version at one moment (versions are immutable, so a snapshot never goes stale except by missing
 /// newer versions; <see cref="VersionCount"/> tells). Resolution for (tenant, UTC day, model), first match wins:
 /// <list type="number">
-/// <item>the tenant's latest reprice assignment covering the day whose version lists the model;</item>
+/// <item>the tenant's latest reprice assignment covering the day and model: its version, which may leave it unpriced;</item>
 /// <item>the tenant's own latest version effective on the day, if it lists the model;</item>
 /// <item>the platform's latest version effective on the day: its price, or unpriced when it lacks the model.</item>
 /// </list>
@@ -45,9 +45,9 @@ internal sealed class PricingSnapshot
         // Assignments arrive newest first.
         foreach (var assignment in assignments)
         {
-            if (assignment.Covers(day) && Find(assignment.VersionId, tenantId) is { } assigned && assigned.Models.TryGetValue(model, out var price))
+            if (assignment.Covers(day, model) && Find(assignment.VersionId, tenantId) is { } assigned)
             {
-                return new PriceResolution(assigned.Id, price);
+                return ResolveIn(assigned, model);
             }
         }
 

@@ -8,10 +8,38 @@ internal sealed class PricingStore
 {
     /// <summary>A tenant's assignments overlapping [@first, @last], newest first (the newest covering a day wins).</summary>
     public const string AssignmentsSql = """
-        SELECT id, from_day, to_day, version FROM usage.pricing_assignments
+        SELECT id, from_day, to_day, version, models FROM usage.pricing_assignments
         WHERE tenant_id = @tenant AND from_day <= @last AND to_day >= @first
         ORDER BY id DESC
         """;
+
+    /// <summary>Reads the rows of <see cref="AssignmentsSql"/>.</summary>
+    public static async Task<List<PricingAssignment>> ReadAssignmentsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var assignments = new List<PricingAssignment>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            assignments.Add(new PricingAssignment(
+                reader.GetInt64(0),
+                reader.GetFieldValue<DateOnly>(1),
+                reader.GetFieldValue<DateOnly>(2),
+                reader.GetString(3),
+                await reader.IsDBNullAsync(4, cancellationToken) ? null : reader.GetFieldValue<string[]>(4)));
+        }
+
+        return assignments;
+    }
+
+    /// <summary>The tenant's assignments that may cover <paramref name="day"/>.</summary>
+    public static async Task<List<PricingAssignment>> LoadAssignmentsAsync(NpgsqlDataSource dataSource, string tenantId, DateOnly day, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(AssignmentsSql);
+        command.Parameters.AddWithValue("tenant", tenantId);
+        command.Parameters.AddWithValue("first", day);
+        command.Parameters.AddWithValue("last", day);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await ReadAssignmentsAsync(reader, cancellationToken);
+    }
 
     /// <summary>
     /// Adds an immutable version. Creations are serialized (one advisory lock) so ids and the version count move in
@@ -71,7 +99,7 @@ internal sealed class PricingStore
     public static async Task<IReadOnlyList<AssignmentRow>> ListAssignmentsAsync(NpgsqlConnection connection, string tenantId, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<AssignmentRow>(new CommandDefinition(
             """
-            SELECT id, from_day, to_day, version, assigned_at, assigned_by, reason, events, cost_before_usd, cost_after_usd
+            SELECT id, from_day, to_day, version, models, assigned_at, assigned_by, reason, events, cost_before_usd, cost_after_usd
             FROM usage.pricing_assignments WHERE tenant_id = @tenantId ORDER BY id
             """,
             new { tenantId },
@@ -83,6 +111,7 @@ internal sealed class PricingStore
         public DateOnly FromDay { get; init; }
         public DateOnly ToDay { get; init; }
         public string Version { get; init; } = string.Empty;
+        public string[]? Models { get; init; }
         public DateTimeOffset AssignedAt { get; init; }
         public string AssignedBy { get; init; } = string.Empty;
         public string? Reason { get; init; }

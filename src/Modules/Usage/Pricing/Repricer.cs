@@ -3,7 +3,8 @@ using Npgsql;
 
 namespace Ops.Modules.Usage.Pricing;
 
-internal sealed record RepriceRequest(string TenantId, DateOnly From, DateOnly To, PricingVersion Version, string? Reason, string Actor, DateTimeOffset At);
+/// <param name="Models">Only these models' events (null: every model).</param>
+internal sealed record RepriceRequest(string TenantId, DateOnly From, DateOnly To, PricingVersion Version, IReadOnlyList<string>? Models, string? Reason, string Actor, DateTimeOffset At);
 
 internal sealed record RepriceResult(long AssignmentId, long Events, decimal CostBeforeUsd, decimal CostAfterUsd, IReadOnlyList<VersionCost> Before);
 
@@ -15,15 +16,16 @@ internal sealed class VersionCost
 }
 
 /// <summary>
-/// Reprices a tenant's days with a named version, in the caller's transaction (ADR 0022): the events of the models
-/// the version lists, then the cost, unpriced count and pricing_version of every rollup row they feed, recomputed
-/// from those events (rollups hold exactly the raw events, and the range is within raw retention). An assignment
-/// row makes later events of those days use the version too. Exclusive (tenant, day) locks keep ingestion of the
-/// same days out meanwhile; other days ingest as usual.
+/// Reprices a tenant's days with a named version, in the caller's transaction (ADR 0022): every event of the range
+/// (of the named models, or all) is priced as if the version were in effect — models it does not list become
+/// unpriced — then the cost, unpriced count and pricing_version of every rollup row they feed is recomputed from
+/// those events (rollups hold exactly the raw events, and the range is within raw retention). An assignment row
+/// makes later events of those days use the version too. Exclusive (tenant, day) locks keep ingestion of the same
+/// days out meanwhile; other days ingest as usual.
 /// </summary>
 internal static class Repricer
 {
-    private const string RangeFilter = "tenant_id = @tenant AND ts >= @start AND ts < @end AND model = ANY(@models)";
+    private const string RangeFilter = "tenant_id = @tenant AND ts >= @start AND ts < @end AND (@models::text[] IS NULL OR model = ANY(@models))";
 
     public static async Task<RepriceResult> RepriceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, RepriceRequest request, CancellationToken cancellationToken)
     {
@@ -32,7 +34,8 @@ internal static class Repricer
             tenant = request.TenantId,
             start = request.From.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc),
             end = request.To.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc),
-            models = request.Version.Models.Keys.ToArray(),
+            models = request.Models?.ToArray(),
+            listed = request.Version.Models.Keys.ToArray(),
             scope = request.Version.TenantId ?? PricingCatalog.PlatformScope,
             version = request.Version.Id,
             firstDay = request.From.DayNumber,
@@ -60,8 +63,9 @@ internal static class Repricer
                 unpriced = false
             FROM usage.pricing_model_prices p
             WHERE p.tenant_id = @scope AND p.version = @version AND p.model = e.model
-              AND e.tenant_id = @tenant AND e.ts >= @start AND e.ts < @end
+              AND e.tenant_id = @tenant AND e.ts >= @start AND e.ts < @end AND (@models::text[] IS NULL OR e.model = ANY(@models))
             """);
+        await Execute($"UPDATE usage.events SET cost_usd = 0, pricing_version = @version, unpriced = true WHERE {RangeFilter} AND model <> ALL(@listed)");
 
         // Each rollup row of these days and models gets the sums of its (now repriced) events.
         await Execute($"""
@@ -101,8 +105,8 @@ internal static class Repricer
         var costBefore = before.Sum(b => b.CostUsd);
         var assignmentId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             """
-            INSERT INTO usage.pricing_assignments (tenant_id, from_day, to_day, version, assigned_at, assigned_by, reason, events, cost_before_usd, cost_after_usd)
-            VALUES (@tenant, @from, @to, @version, @at, @actor, @reason, @events, @costBefore, @costAfter)
+            INSERT INTO usage.pricing_assignments (tenant_id, from_day, to_day, version, models, assigned_at, assigned_by, reason, events, cost_before_usd, cost_after_usd)
+            VALUES (@tenant, @from, @to, @version, @models, @at, @actor, @reason, @events, @costBefore, @costAfter)
             RETURNING id
             """,
             new
@@ -111,6 +115,7 @@ internal static class Repricer
                 from = request.From,
                 to = request.To,
                 version = request.Version.Id,
+                models = request.Models?.ToArray(),
                 at = request.At,
                 actor = request.Actor,
                 reason = request.Reason,

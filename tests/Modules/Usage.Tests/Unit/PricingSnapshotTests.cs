@@ -49,7 +49,7 @@ public sealed class PricingSnapshotTests
     }
 
     [Fact]
-    public void A_reprice_assignment_wins_over_everything_on_its_days_for_the_models_its_version_lists()
+    public void A_reprice_assignment_wins_over_everything_on_its_days_and_models()
     {
         var june = Version("2026-06-01", null, new DateOnly(2026, 6, 1), 3, (Opus, 12m, 60m));
         var snapshot = new PricingSnapshot([March, April, june], 3);
@@ -58,7 +58,11 @@ public sealed class PricingSnapshotTests
         snapshot.Resolve("acme", new DateOnly(2026, 5, 10), Opus, assignments).VersionId.ShouldBe("2026-06-01");
         snapshot.Resolve("acme", new DateOnly(2026, 5, 12), Opus, assignments).VersionId.ShouldBe("2026-06-01");
         snapshot.Resolve("acme", new DateOnly(2026, 5, 13), Opus, assignments).VersionId.ShouldBe("2026-04-15", "outside the range");
-        snapshot.Resolve("acme", new DateOnly(2026, 5, 10), Sonnet, assignments).VersionId.ShouldBe("2026-04-15", "the version does not list sonnet");
+        var sonnet = snapshot.Resolve("acme", new DateOnly(2026, 5, 10), Sonnet, assignments);
+        (sonnet.VersionId, sonnet.IsPriced).ShouldBe(("2026-06-01", false), "priced as if the version were in effect: it does not list sonnet");
+        IReadOnlyList<PricingAssignment> opusOnly = [assignments[0] with { Models = [Opus] }];
+        snapshot.Resolve("acme", new DateOnly(2026, 5, 10), Sonnet, opusOnly).VersionId.ShouldBe("2026-04-15", "the reprice named opus only");
+        snapshot.Resolve("acme", new DateOnly(2026, 5, 10), Opus, opusOnly).VersionId.ShouldBe("2026-06-01");
 
         // The newest assignment covering a day wins (they arrive newest first).
         IReadOnlyList<PricingAssignment> back = [new PricingAssignment(3, new DateOnly(2026, 5, 11), new DateOnly(2026, 5, 11), "2026-04-15"), .. assignments];

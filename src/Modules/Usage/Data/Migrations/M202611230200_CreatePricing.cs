@@ -53,14 +53,16 @@ internal sealed class M202611230200_CreatePricing : Migration
         CREATE TRIGGER pricing_model_prices_immutable BEFORE UPDATE OR DELETE ON usage.pricing_model_prices
             FOR EACH ROW EXECUTE FUNCTION usage.forbid_change();
 
-        -- Reprices: for the days of the range, the version prices the models it lists, for this tenant, from
-        -- now on (late events included). The newest assignment covering a day wins. Also the repricing history.
+        -- Reprices: for the days of the range (and the models named, or all), this tenant's events are priced with
+        -- the version from now on, late events included; models it does not list are unpriced. The newest
+        -- assignment covering a (day, model) wins. Also the repricing history.
         CREATE TABLE usage.pricing_assignments (
             tenant_id       text           NOT NULL,
             id              bigint         GENERATED ALWAYS AS IDENTITY,
             from_day        date           NOT NULL,
             to_day          date           NOT NULL,
             version         text           NOT NULL REFERENCES usage.pricing_versions (version),
+            models          text[]         NULL,
             assigned_at     timestamptz    NOT NULL,
             assigned_by     text           NOT NULL,
             reason          text           NULL,

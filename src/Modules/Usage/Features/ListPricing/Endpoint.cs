@@ -5,12 +5,13 @@ using Ops.Modules.Usage.Pricing;
 
 namespace Ops.Modules.Usage.Features.ListPricing;
 
-/// <summary>A reprice: from then on the version prices the models it lists on those days, for this tenant.</summary>
+/// <summary>A reprice: from then on the version prices those days (of <paramref name="Models"/>, or every model), for this tenant.</summary>
 internal sealed record RepriceDto(
     long Id,
     DateOnly From,
     DateOnly To,
     string Version,
+    IReadOnlyList<string>? Models,
     DateTimeOffset RepricedAt,
     string RepricedBy,
     string? Reason,
@@ -46,7 +47,7 @@ internal sealed class ListPricingEndpoint(PricingCatalog catalog, NpgsqlDataSour
             .ToList();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var reprices = (await PricingStore.ListAssignmentsAsync(connection, tenantId, ct))
-            .Select(a => new RepriceDto(a.Id, a.FromDay, a.ToDay, a.Version, a.AssignedAt, a.AssignedBy, a.Reason, a.Events, Money.Normalize(a.CostBeforeUsd), Money.Normalize(a.CostAfterUsd)))
+            .Select(a => new RepriceDto(a.Id, a.FromDay, a.ToDay, a.Version, a.Models, a.AssignedAt, a.AssignedBy, a.Reason, a.Events, Money.Normalize(a.CostBeforeUsd), Money.Normalize(a.CostAfterUsd)))
             .ToList();
         await Send.OkAsync(new ListPricingResponse(versions, reprices), ct);
     }

@@ -1,4 +1,3 @@
-using Dapper;
 using FastEndpoints;
 using FluentValidation;
 using Npgsql;
@@ -88,11 +87,7 @@ internal sealed class QuotePriceEndpoint(PricingCatalog catalog, NpgsqlDataSourc
         }
         else
         {
-            await using var connection = await dataSource.OpenConnectionAsync(ct);
-            var assignments = (await connection.QueryAsync<(long Id, DateOnly FromDay, DateOnly ToDay, string Version)>(new CommandDefinition(
-                    PricingStore.AssignmentsSql, new { tenant = tenantId, first = day, last = day }, cancellationToken: ct)))
-                .Select(a => new PricingAssignment(a.Id, a.FromDay, a.ToDay, a.Version))
-                .ToList();
+            var assignments = await PricingStore.LoadAssignmentsAsync(dataSource, tenantId, day, ct);
             resolution = snapshot.Resolve(tenantId, day, req.Model, assignments);
         }
 

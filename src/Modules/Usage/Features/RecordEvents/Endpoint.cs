@@ -28,6 +28,7 @@ internal sealed class RecordEventsEndpoint(UsageIngestor ingestor, IRedactor red
                            + "Invalid events are listed in `errors` by index; the others are stored. A lone invalid event, or a request "
                            + "where every event is invalid, is answered 400 naming the fields (`[index].field` for batches).";
             s.Responses[200] = "Committed: how many events were accepted, duplicates and rejected (with their field errors).";
+            s.Responses[400] = "Not parseable at all, or no valid event: the problem names each field (`[index].field` in a batch).";
             s.Responses[413] = "Over the request's size or event-count cap (or a lone event's metadata over its cap).";
         });
     }

@@ -21,6 +21,9 @@ internal sealed class RepriceRequest
     /// <summary>The version to price those days with (a platform version or one of the tenant's own).</summary>
     public string Version { get; init; } = string.Empty;
 
+    /// <summary>Only these models' events (default: every model). Models the version does not list become unpriced.</summary>
+    public IReadOnlyList<string>? Models { get; init; }
+
     /// <summary>Why (recorded in the audit log and the repricing history).</summary>
     public string? Reason { get; init; }
 
@@ -36,10 +39,12 @@ internal sealed class RepriceValidator : Validator<RepriceRequest>
         RuleFor(r => r.To).NotEmpty().GreaterThanOrEqualTo(r => r.From).WithMessage("must not be before from.");
         RuleFor(r => r.Version).NotEmpty();
         RuleFor(r => r.Reason).MaximumLength(500);
+        RuleFor(r => r.Models).Must(m => m is null || (m.Count > 0 && m.All(model => !string.IsNullOrWhiteSpace(model))))
+            .WithMessage("must name at least one model, or be left out for every model.");
     }
 }
 
-/// <param name="Events">Events now priced with the version (those of the models it lists).</param>
+/// <param name="Events">Events now priced with the version.</param>
 /// <param name="CostBeforeUsd">Their cost before the reprice.</param>
 /// <param name="CostAfterUsd">Their cost now.</param>
 internal sealed record RepriceResponse(
@@ -70,8 +75,9 @@ internal sealed class RepriceEndpoint(
         Summary(s =>
         {
             s.Summary = "Reprice a date range with a named version";
-            s.Description = "In one transaction: the events of the models the version lists are repriced, every rollup row they feed "
-                            + "is recomputed, and later events of those days use the version too. Recorded with who did it and why.";
+            s.Description = "In one transaction: the range's events (of `models`, or all) are priced as if the version were in effect — "
+                            + "models it does not list become unpriced — every rollup row they feed is recomputed, and later events of those "
+                            + "days use the version too. Recorded with who did it and why.";
             s.Responses[200] = "Repriced.";
         });
     }
@@ -111,14 +117,14 @@ internal sealed class RepriceEndpoint(
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var result = await Repricer.RepriceAsync(connection, transaction, new Pricing.RepriceRequest(tenantId, req.From, req.To, version, req.Reason, caller.Actor, now), ct);
+        var result = await Repricer.RepriceAsync(connection, transaction, new Pricing.RepriceRequest(tenantId, req.From, req.To, version, req.Models, req.Reason, caller.Actor, now), ct);
         var before = new
         {
             events = result.Before.Sum(b => b.Events),
             cost_usd = Money.Normalize(result.CostBeforeUsd),
             by_version = result.Before.Select(b => new { pricing_version = b.PricingVersion, events = b.Events, cost_usd = Money.Normalize(b.CostUsd) }),
         };
-        var after = new { events = result.Events, cost_usd = Money.Normalize(result.CostAfterUsd), pricing_version = version.Id };
+        var after = new { events = result.Events, cost_usd = Money.Normalize(result.CostAfterUsd), pricing_version = version.Id, models = req.Models };
         await audit.WriteAsync(
             OperatorAction.Create(HttpContext, "pricing.repriced", now, $"usage:{tenantId}:{req.From:yyyy-MM-dd}..{req.To:yyyy-MM-dd}", before, after, req.Reason, tenantId),
             connection,
