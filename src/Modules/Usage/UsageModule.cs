@@ -21,6 +21,8 @@ public static class UsageModule
         builder.Services.AddOptions<UsageOptions>().BindConfiguration(UsageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<PricingCatalog>();
         builder.Services.AddSingleton<UsageIngestor>();
+        builder.Services.AddSingleton<RollupFolder>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RollupFolder>());
         builder.Services.AddSingleton<FeedbackRecorder>();
         builder.Services.AddSingleton<IUsageSpendReader, UsageSpendReader>();
         builder.Services.AddSingleton<RawEventRetention>();

@@ -38,6 +38,14 @@ internal sealed class UsageOptions
     /// <summary>Record one audit event per ingested LLM call, in the ingestion transaction.</summary>
     public bool AuditEvents { get; set; } = true;
 
+    /// <summary>How often each instance folds newly committed events into the rollups (rollup freshness), in ms.</summary>
+    [Range(50, 600_000)]
+    public int RollupIntervalMs { get; set; } = 1_000;
+
+    /// <summary>Events one fold transaction takes at most (catching up after downtime happens in chunks).</summary>
+    [Range(1_000, 10_000_000)]
+    public int RollupMaxEventsPerFold { get; set; } = 200_000;
+
     /// <summary>Longest range one reprice may cover, in days.</summary>
     [Range(1, 3660)]
     public int MaxRepriceDays { get; set; } = 366;

@@ -7,8 +7,9 @@ namespace Ops.Modules.Usage.Ingestion;
 internal sealed record FeedbackOutcome(string RequestId, string Rating, string? PreviousRating, DateTimeOffset RecordedAt);
 
 /// <summary>
-/// Thumbs up/down on an earlier event: the latest rating replaces the previous one, and the hourly and daily rollup
-/// rows of that event move their up/down counts by the difference, in the same transaction.
+/// Thumbs up/down on an earlier event: the latest rating replaces the previous one. If the event is already folded
+/// into the rollups, its hourly and daily rows move their up/down counts by the difference in the same transaction;
+/// if not, the fold will count the rating it finds. The fold's watermark row, held shared, decides which.
 /// </summary>
 internal sealed class FeedbackRecorder(NpgsqlDataSource dataSource, IRedactor redactor, TimeProvider time)
 {
@@ -18,9 +19,17 @@ internal sealed class FeedbackRecorder(NpgsqlDataSource dataSource, IRedactor re
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var folded = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            """
+            INSERT INTO usage.rollup_watermarks (tenant_id, folded_below) VALUES (@tenantId, '0') ON CONFLICT DO NOTHING;
+            SELECT folded_below::text::bigint FROM usage.rollup_watermarks WHERE tenant_id = @tenantId FOR SHARE;
+            """,
+            new { tenantId },
+            transaction,
+            cancellationToken: cancellationToken));
         var rated = await connection.QuerySingleOrDefaultAsync<RatedEvent>(new CommandDefinition(
             """
-            SELECT ts, model, provider, coalesce(agent_id, '') AS agent_id, coalesce(channel, '') AS channel, feedback
+            SELECT ts, model, provider, coalesce(agent_id, '') AS agent_id, coalesce(channel, '') AS channel, feedback, txid::text::bigint AS txid
             FROM usage.events WHERE tenant_id = @tenantId AND request_id = @requestId
             FOR UPDATE
             """,
@@ -40,7 +49,7 @@ internal sealed class FeedbackRecorder(NpgsqlDataSource dataSource, IRedactor re
 
         var up = (rating == Ratings.Up ? 1 : 0) - (rated.Feedback == Ratings.Up ? 1 : 0);
         var down = (rating == Ratings.Down ? 1 : 0) - (rated.Feedback == Ratings.Down ? 1 : 0);
-        if (up != 0 || down != 0)
+        if ((up != 0 || down != 0) && rated.Txid < folded)
         {
             var row = new
             {
@@ -78,5 +87,6 @@ internal sealed class FeedbackRecorder(NpgsqlDataSource dataSource, IRedactor re
         public string AgentId { get; init; } = string.Empty;
         public string Channel { get; init; } = string.Empty;
         public string? Feedback { get; init; }
+        public long Txid { get; init; }
     }
 }

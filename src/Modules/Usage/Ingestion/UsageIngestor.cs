@@ -15,16 +15,16 @@ internal sealed record IngestOutcome(int Accepted, IReadOnlyList<int> DuplicateI
 /// <summary>
 /// Stores a batch of validated events exactly once (ADR 0023), in one transaction:
 /// <list type="number">
-/// <item>take the tenant's shared pricing locks for the batch's days, read the pricing-version count, the reprice
-/// assignments for those days and which request ids are already stored — one round trip;</item>
+/// <item>take the tenant's shared pricing locks for the batch's days, read the pricing-version count and the
+/// reprice assignments for those days (and, when retrying, which request ids are already stored) — one round trip;</item>
 /// <item>price the new events (<see cref="PricingSnapshot"/>);</item>
 /// <item>binary COPY them straight into usage.events, in request-id order;</item>
-/// <item>write one audit event per call (<see cref="IAuditWriter.WriteManyAsync"/>, same transaction);</item>
-/// <item>upsert every rollup set-based (<see cref="RollupWriter"/>), then commit.</item>
+/// <item>write one audit event per call (<see cref="IAuditWriter.WriteManyAsync"/>, same transaction); commit.</item>
 /// </list>
-/// A concurrent retry of the same request ids blocks on the unique index until the first commits, then fails with a
-/// unique violation and is retried from the start, when step 1 reports them as duplicates. So a 2xx always means
-/// committed, and a request id is counted once however many retries race.
+/// The first attempt does not look for stored duplicates: a retry of stored request ids fails the COPY with a unique
+/// violation (a concurrent one blocks on the unique index until the first commits, then fails), and the batch is
+/// retried from the start with the duplicate check. So a 2xx always means committed, and a request id is counted
+/// once however many retries race. The rollups are folded from the committed events by <see cref="RollupFolder"/>.
 /// </summary>
 internal sealed partial class UsageIngestor(
     NpgsqlDataSource dataSource,
@@ -37,13 +37,6 @@ internal sealed partial class UsageIngestor(
 {
     private const int MaxAttempts = 5;
     private readonly IUsageBatchObserver[] _observers = observers.ToArray();
-
-    private const string CopySql = """
-        COPY usage.events (tenant_id, request_id, ts, received_at, tokens_in, tokens_out, cache_read_tokens, cache_write_tokens,
-            latency_ms, ttft_ms, is_error, unpriced, user_id, model, provider, action, session_id, agent_id, channel, error_type,
-            severity, cost_usd, reported_cost_usd, pricing_version, feedback, feedback_at, metadata)
-        FROM STDIN (FORMAT BINARY)
-        """;
 
     public async Task<IngestOutcome> IngestAsync(string tenantId, IReadOnlyList<UsageEvent> events, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
@@ -70,7 +63,7 @@ internal sealed partial class UsageIngestor(
         {
             try
             {
-                var (stored, alreadyStored) = await TryIngestAsync(tenantId, unique, receivedAt, cancellationToken);
+                var (stored, alreadyStored) = await TryIngestAsync(tenantId, unique, receivedAt, checkDuplicates: attempt > 1, cancellationToken);
                 var duplicateIndexes = duplicates.Concat(alreadyStored).Order().ToList();
                 if (stored.Count > 0)
                 {
@@ -87,13 +80,13 @@ internal sealed partial class UsageIngestor(
     }
 
     private async Task<(List<UsageEvent> Stored, List<int> AlreadyStored)> TryIngestAsync(
-        string tenantId, List<UsageEvent> events, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+        string tenantId, List<UsageEvent> events, DateTimeOffset receivedAt, bool checkDuplicates, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         var days = events.Select(e => e.Day).Distinct().Order().ToArray();
-        var (versionCount, assignments, existing) = await PrepareAsync(connection, transaction, tenantId, days, events, cancellationToken);
+        var (versionCount, assignments, existing) = await PrepareAsync(connection, transaction, tenantId, days, checkDuplicates ? events : null, cancellationToken);
 
         var stored = new List<UsageEvent>(events.Count - existing.Count);
         var alreadyStored = new List<int>(existing.Count);
@@ -118,20 +111,19 @@ internal sealed partial class UsageIngestor(
         var snapshot = await catalog.GetAsync(versionCount, cancellationToken);
         EventPricer.Price(snapshot, tenantId, assignments, stored);
 
-        await CopyAsync(connection, tenantId, stored, receivedAt, cancellationToken);
+        await EventCopier.CopyAsync(connection, tenantId, stored, receivedAt, cancellationToken);
         if (options.Value.AuditEvents)
         {
             await audit.WriteManyAsync(stored.Select(e => ToAuditEvent(tenantId, e)).ToList(), connection, transaction, cancellationToken);
         }
 
-        await RollupWriter.WriteAsync(connection, transaction, tenantId, RollupDeltas.From(stored), time.GetUtcNow(), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return (stored, alreadyStored);
     }
 
-    /// <summary>Step 1, in one round trip.</summary>
+    /// <summary>Step 1, in one round trip; looks for stored request ids only when <paramref name="duplicateCandidates"/> is given.</summary>
     private static async Task<(long VersionCount, List<PricingAssignment> Assignments, HashSet<string> Existing)> PrepareAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, DateOnly[] days, List<UsageEvent> events, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, DateOnly[] days, List<UsageEvent>? duplicateCandidates, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction)
         {
@@ -156,16 +148,19 @@ internal sealed partial class UsageIngestor(
                         new NpgsqlParameter("last", NpgsqlDbType.Date) { Value = days[^1] },
                     },
                 },
-                new NpgsqlBatchCommand("SELECT request_id FROM usage.events WHERE tenant_id = @tenant AND request_id = ANY(@ids)")
-                {
-                    Parameters =
-                    {
-                        new NpgsqlParameter("tenant", NpgsqlDbType.Text) { Value = tenantId },
-                        new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = events.Select(e => e.RequestId).ToArray() },
-                    },
-                },
             },
         };
+        if (duplicateCandidates is not null)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT request_id FROM usage.events WHERE tenant_id = @tenant AND request_id = ANY(@ids)")
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter("tenant", NpgsqlDbType.Text) { Value = tenantId },
+                    new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = duplicateCandidates.Select(e => e.RequestId).ToArray() },
+                },
+            });
+        }
 
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         await reader.NextResultAsync(cancellationToken);
@@ -174,90 +169,35 @@ internal sealed partial class UsageIngestor(
         await reader.NextResultAsync(cancellationToken);
         var assignments = await PricingStore.ReadAssignmentsAsync(reader, cancellationToken);
 
-        await reader.NextResultAsync(cancellationToken);
         var existing = new HashSet<string>(StringComparer.Ordinal);
-        while (await reader.ReadAsync(cancellationToken))
+        if (duplicateCandidates is not null)
         {
-            existing.Add(reader.GetString(0));
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                existing.Add(reader.GetString(0));
+            }
         }
 
         return (versionCount, assignments, existing);
     }
 
-    private static async Task CopyAsync(NpgsqlConnection connection, string tenantId, List<UsageEvent> events, DateTimeOffset receivedAt, CancellationToken cancellationToken)
-    {
-        var received = receivedAt.UtcDateTime;
-        await using var importer = await connection.BeginBinaryImportAsync(CopySql, cancellationToken);
-        foreach (var e in events)
-        {
-            await importer.StartRowAsync(cancellationToken);
-            await importer.WriteAsync(tenantId, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(e.RequestId, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(e.Timestamp.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
-            await importer.WriteAsync(received, NpgsqlDbType.TimestampTz, cancellationToken);
-            await importer.WriteAsync(e.TokensIn, NpgsqlDbType.Integer, cancellationToken);
-            await importer.WriteAsync(e.TokensOut, NpgsqlDbType.Integer, cancellationToken);
-            await importer.WriteAsync(e.CacheReadTokens, NpgsqlDbType.Integer, cancellationToken);
-            await importer.WriteAsync(e.CacheWriteTokens, NpgsqlDbType.Integer, cancellationToken);
-            await WriteNullableAsync(importer, e.LatencyMs, NpgsqlDbType.Integer, cancellationToken);
-            await WriteNullableAsync(importer, e.TtftMs, NpgsqlDbType.Integer, cancellationToken);
-            await importer.WriteAsync(e.IsError, NpgsqlDbType.Boolean, cancellationToken);
-            await importer.WriteAsync(e.Unpriced, NpgsqlDbType.Boolean, cancellationToken);
-            await importer.WriteAsync(e.UserId, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(e.Model, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(e.Provider, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(e.Action, NpgsqlDbType.Text, cancellationToken);
-            await WriteTextAsync(importer, e.SessionId, NpgsqlDbType.Text, cancellationToken);
-            await WriteTextAsync(importer, e.AgentId, NpgsqlDbType.Text, cancellationToken);
-            await WriteTextAsync(importer, e.Channel, NpgsqlDbType.Text, cancellationToken);
-            await WriteTextAsync(importer, e.ErrorType, NpgsqlDbType.Text, cancellationToken);
-            await WriteTextAsync(importer, e.Severity, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(e.CostUsd, NpgsqlDbType.Numeric, cancellationToken);
-            await WriteNullableAsync(importer, e.ReportedCostUsd, NpgsqlDbType.Numeric, cancellationToken);
-            await WriteTextAsync(importer, e.PricingVersion, NpgsqlDbType.Text, cancellationToken);
-            await WriteTextAsync(importer, e.Feedback, NpgsqlDbType.Text, cancellationToken);
-            await WriteNullableAsync<DateTime>(importer, e.Feedback is null ? null : received, NpgsqlDbType.TimestampTz, cancellationToken);
-            await WriteTextAsync(importer, e.MetadataJson, NpgsqlDbType.Jsonb, cancellationToken);
-        }
-
-        await importer.CompleteAsync(cancellationToken);
-    }
-
-    private static Task WriteTextAsync(NpgsqlBinaryImporter importer, string? value, NpgsqlDbType type, CancellationToken cancellationToken) =>
-        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, type, cancellationToken);
-
-    private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
-        where T : struct =>
-        value is { } present ? importer.WriteAsync(present, type, cancellationToken) : importer.WriteNullAsync(cancellationToken);
-
-    /// <summary>The seed's audit line: who, what, tokens, cost (ours, not the client's), latency, model, status.</summary>
+    /// <summary>
+    /// The seed's audit line: ts, user_id, request_id, action, tokens, cost (ours, not the client's), latency, model,
+    /// status. Nothing more: every string costs a redaction pass, and the rest is in usage.events.
+    /// </summary>
     private static AuditEvent ToAuditEvent(string tenantId, UsageEvent e)
     {
         var details = new JsonObject
         {
-            ["model"] = e.Model,
             ["tokens_in"] = e.TokensIn,
             ["tokens_out"] = e.TokensOut,
             ["cost_usd"] = e.CostUsd,
+            ["model"] = e.Model,
         };
         if (e.LatencyMs is { } latency)
         {
             details["latency_ms"] = latency;
-        }
-
-        if (e.AgentId is not null)
-        {
-            details["agent_id"] = e.AgentId;
-        }
-
-        if (e.SessionId is not null)
-        {
-            details["session_id"] = e.SessionId;
-        }
-
-        if (e.ErrorType is not null)
-        {
-            details["error_type"] = e.ErrorType;
         }
 
         return new AuditEvent

@@ -10,7 +10,8 @@ namespace Ops.Modules.Usage.Jobs;
 
 /// <summary>
 /// Deletes raw events older than RawRetentionDays (whole UTC days, by event time) in bounded batches, tenant by
-/// tenant, so no statement holds locks or bloats WAL for long. Rollups are kept. Runs on one instance at a time.
+/// tenant, so no statement holds locks or bloats WAL for long. Rollups are kept; events not folded into them yet
+/// (a fresh backfill of old events) wait for the fold. Runs on one instance at a time.
 /// </summary>
 internal sealed partial class RawEventRetention(NpgsqlDataSource dataSource, IOptions<UsageOptions> options, TimeProvider time, ILogger<RawEventRetention> logger)
 {
@@ -47,7 +48,10 @@ internal sealed partial class RawEventRetention(NpgsqlDataSource dataSource, IOp
                     removed = await connection.ExecuteAsync(new CommandDefinition(
                         """
                         DELETE FROM usage.events WHERE ctid = ANY (ARRAY(
-                            SELECT ctid FROM usage.events WHERE tenant_id = @tenant AND ts < @cutoff LIMIT @batchSize))
+                            SELECT ctid FROM usage.events
+                            WHERE tenant_id = @tenant AND ts < @cutoff
+                              AND txid < (SELECT folded_below FROM usage.rollup_watermarks WHERE tenant_id = @tenant)
+                            LIMIT @batchSize))
                         """,
                         new { tenant, cutoff, batchSize },
                         cancellationToken: ct));

@@ -27,9 +27,12 @@ internal static class Repricer
 {
     private const string RangeFilter = "tenant_id = @tenant AND ts >= @start AND ts < @end AND (@models::text[] IS NULL OR model = ANY(@models))";
 
+    /// <summary>The range's events already in the rollups; the fold adds the others later, at their new price.</summary>
+    private const string FoldedFilter = RangeFilter + " AND txid < @folded::text::xid8";
+
     public static async Task<RepriceResult> RepriceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, RepriceRequest request, CancellationToken cancellationToken)
     {
-        var parameters = new
+        var parameters = new DynamicParameters(new
         {
             tenant = request.TenantId,
             start = request.From.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc),
@@ -40,7 +43,7 @@ internal static class Repricer
             version = request.Version.Id,
             firstDay = request.From.DayNumber,
             lastDay = request.To.DayNumber,
-        };
+        });
 
         async Task<T> Scalar<T>(string sql) =>
             await connection.ExecuteScalarAsync<T>(new CommandDefinition(sql, parameters, transaction, cancellationToken: cancellationToken)) ?? throw new InvalidOperationException(sql);
@@ -49,6 +52,11 @@ internal static class Repricer
             await connection.ExecuteAsync(new CommandDefinition(sql, parameters, transaction, commandTimeout: 0, cancellationToken: cancellationToken));
 
         await Scalar<long>("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtext(@tenant), d) FROM generate_series(@firstDay, @lastDay) AS d ORDER BY d) AS locks");
+
+        // Holding the fold's watermark (shared) keeps the set of folded events fixed until we commit.
+        await Execute("INSERT INTO usage.rollup_watermarks (tenant_id, folded_below) VALUES (@tenant, '0') ON CONFLICT DO NOTHING");
+        var folded = await Scalar<long>("SELECT folded_below::text::bigint FROM usage.rollup_watermarks WHERE tenant_id = @tenant FOR SHARE");
+        parameters.Add("folded", folded);
 
         var before = (await connection.QueryAsync<VersionCost>(new CommandDefinition(
             $"SELECT pricing_version, count(*) AS events, sum(cost_usd) AS cost_usd FROM usage.events WHERE {RangeFilter} GROUP BY pricing_version ORDER BY pricing_version",
@@ -67,32 +75,32 @@ internal static class Repricer
             """);
         await Execute($"UPDATE usage.events SET cost_usd = 0, pricing_version = @version, unpriced = true WHERE {RangeFilter} AND model <> ALL(@listed)");
 
-        // Each rollup row of these days and models gets the sums of its (now repriced) events.
+        // Each rollup row of these days and models gets the sums of its (now repriced) folded events.
         await Execute($"""
             UPDATE usage.hourly_rollup r SET cost_usd = s.cost, unpriced_requests = s.unpriced, pricing_version = @version
             FROM (SELECT date_trunc('hour', ts, 'UTC') AS hour, model, provider, coalesce(agent_id, '') AS agent_id, coalesce(channel, '') AS channel,
                          sum(cost_usd) AS cost, count(*) FILTER (WHERE unpriced) AS unpriced
-                  FROM usage.events WHERE {RangeFilter} GROUP BY 1, 2, 3, 4, 5) s
+                  FROM usage.events WHERE {FoldedFilter} GROUP BY 1, 2, 3, 4, 5) s
             WHERE r.tenant_id = @tenant AND r.hour = s.hour AND r.model = s.model AND r.provider = s.provider AND r.agent_id = s.agent_id AND r.channel = s.channel
             """);
         await Execute($"""
             UPDATE usage.daily_rollup r SET cost_usd = s.cost, unpriced_requests = s.unpriced, pricing_version = @version
             FROM (SELECT (ts AT TIME ZONE 'UTC')::date AS day, model, provider, coalesce(agent_id, '') AS agent_id, coalesce(channel, '') AS channel,
                          sum(cost_usd) AS cost, count(*) FILTER (WHERE unpriced) AS unpriced
-                  FROM usage.events WHERE {RangeFilter} GROUP BY 1, 2, 3, 4, 5) s
+                  FROM usage.events WHERE {FoldedFilter} GROUP BY 1, 2, 3, 4, 5) s
             WHERE r.tenant_id = @tenant AND r.day = s.day AND r.model = s.model AND r.provider = s.provider AND r.agent_id = s.agent_id AND r.channel = s.channel
             """);
         await Execute($"""
             UPDATE usage.usage_daily r SET cost_usd = s.cost, unpriced_requests = s.unpriced, pricing_version = @version
             FROM (SELECT user_id, (ts AT TIME ZONE 'UTC')::date AS day, model, sum(cost_usd) AS cost, count(*) FILTER (WHERE unpriced) AS unpriced
-                  FROM usage.events WHERE {RangeFilter} GROUP BY 1, 2, 3) s
+                  FROM usage.events WHERE {FoldedFilter} GROUP BY 1, 2, 3) s
             WHERE r.tenant_id = @tenant AND r.user_id = s.user_id AND r.day = s.day AND r.model = s.model
             """);
         await Execute($"""
             UPDATE usage.activity_daily r SET cost_usd = s.cost, unpriced_requests = s.unpriced, pricing_version = @version
             FROM (SELECT (ts AT TIME ZONE 'UTC')::date AS day, user_id, coalesce(session_id, '') AS session_id, coalesce(agent_id, '') AS agent_id,
                          coalesce(channel, '') AS channel, model, provider, sum(cost_usd) AS cost, count(*) FILTER (WHERE unpriced) AS unpriced
-                  FROM usage.events WHERE {RangeFilter} GROUP BY 1, 2, 3, 4, 5, 6, 7) s
+                  FROM usage.events WHERE {FoldedFilter} GROUP BY 1, 2, 3, 4, 5, 6, 7) s
             WHERE r.tenant_id = @tenant AND r.day = s.day AND r.user_id = s.user_id AND r.session_id = s.session_id AND r.agent_id = s.agent_id
               AND r.channel = s.channel AND r.model = s.model AND r.provider = s.provider
             """);

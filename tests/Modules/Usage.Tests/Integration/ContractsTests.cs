@@ -45,6 +45,7 @@ public sealed class ContractsTests(OpsTestHost host) : IClassFixture<OpsTestHost
         (await reader.GetTopSpendAsync(tenant.Id, SpendSubject.User, OpsTestHost.Epoch.AddMinutes(-5), 10, CancellationToken.None))
             .ShouldBe([new SubjectSpend("loop", 30m, 2), new SubjectSpend("calm", 0m, 1)]);
         (await reader.GetTopSpendAsync("someone-else", SpendSubject.User, OpsTestHost.Epoch.AddMinutes(-5), 10, CancellationToken.None)).ShouldBeEmpty();
+        await host.FoldAsync();
         (await reader.GetUnpricedModelsAsync(tenant.Id, OpsTestHost.Epoch.AddHours(-1), CancellationToken.None)).ShouldBe([new UnpricedModel("gpt-9", "unknown", 1)]);
     }
 

@@ -59,3 +59,12 @@ internal static class ClockExtensions
         }
     }
 }
+
+internal static class FoldExtensions
+{
+    /// <summary>Folds every committed event into the rollups now (the background fold runs every second on its own).</summary>
+    public static Task<long> FoldAsync(this Ops.Testing.OpsTestHost host) =>
+        Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<Ingestion.RollupFolder>(host.Factory.Services)
+            .FoldAllCommittedAsync(CancellationToken.None);
+}

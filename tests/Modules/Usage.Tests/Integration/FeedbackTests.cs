@@ -15,6 +15,7 @@ public sealed class FeedbackTests(OpsTestHost host) : IClassFixture<OpsTestHost>
     {
         var tenant = await host.CreateTenantAsync();
         (await tenant.Ingest.PostEventsAsync([Event("fb-1", OpsTestHost.Epoch), Event("fb-2", OpsTestHost.Epoch, new { feedback = "up" })])).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await host.FoldAsync();
         (await Counts(tenant.Id)).ShouldBe((1L, 0L, 1L, 0L));
 
         var first = (await (await tenant.Ingest.PostFeedbackAsync("fb-1", "up", "great, thanks nei@email.com")).ShouldHaveStatusAsync(HttpStatusCode.OK))!;
@@ -33,6 +34,20 @@ public sealed class FeedbackTests(OpsTestHost host) : IClassFixture<OpsTestHost>
 
         (await Db.ScalarAsync<string?>("SELECT feedback_comment FROM usage.events WHERE tenant_id = @t AND request_id = 'fb-1'", new { t = tenant.Id }))
             .ShouldBeNull("the last rating had no comment");
+    }
+
+    [Fact]
+    public async Task Feedback_on_an_event_not_yet_folded_is_counted_once_by_the_fold()
+    {
+        var tenant = await host.CreateTenantAsync();
+        (await tenant.Ingest.PostEventsAsync([Event("nf-1", OpsTestHost.Epoch, new { feedback = "down" }), Event("nf-2", OpsTestHost.Epoch)])).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await tenant.Ingest.PostFeedbackAsync("nf-1", "up")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await tenant.Ingest.PostFeedbackAsync("nf-2", "up")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await host.FoldAsync();
+        (await Counts(tenant.Id)).ShouldBe((2L, 0L, 2L, 0L));
+        (await tenant.Ingest.PostFeedbackAsync("nf-2", "down")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await host.FoldAsync();
+        (await Counts(tenant.Id)).ShouldBe((1L, 1L, 1L, 1L));
     }
 
     [Fact]
@@ -55,6 +70,7 @@ public sealed class FeedbackTests(OpsTestHost host) : IClassFixture<OpsTestHost>
         await (await other.Ingest.PostFeedbackAsync("fb-x", "down")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
         await (await owner.Ingest.PostFeedbackAsync("nope", "down")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
         await (await owner.Ingest.PostFeedbackAsync("fb-x", "meh")).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "rating");
+        await host.FoldAsync();
         (await Counts(owner.Id)).ShouldBe((0L, 0L, 0L, 0L));
     }
 

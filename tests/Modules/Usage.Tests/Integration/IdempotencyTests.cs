@@ -26,6 +26,7 @@ public sealed class IdempotencyTests(OpsTestHost host) : IClassFixture<OpsTestHo
         retry["duplicate_indexes"]!.AsArray().Select(i => i!.GetValue<int>()).ShouldBe([0, 1, 2, 3, 4, 6]);
 
         (await Db.EventCountAsync(tenant.Id)).ShouldBe(21);
+        await host.FoldAsync();
         (await Db.RollupRequestsAsync(tenant.Id)).ShouldBe((21L, 21L, 21L, 21L));
         (await Db.ScalarAsync<long>("SELECT count(*) FROM audit.events WHERE tenant_id = @t AND request_id LIKE 'd-%'", new { t = tenant.Id })).ShouldBe(21);
     }
@@ -64,6 +65,7 @@ public sealed class IdempotencyTests(OpsTestHost host) : IClassFixture<OpsTestHo
         reports.Sum(r => r["accepted"]!.GetValue<int>()).ShouldBe(300);
         reports.Sum(r => r["accepted"]!.GetValue<int>() + r["duplicates"]!.GetValue<int>()).ShouldBe((4 * 300) + (4 * 150));
         (await Db.EventCountAsync(tenant.Id)).ShouldBe(300);
+        await host.FoldAsync();
         (await Db.RollupRequestsAsync(tenant.Id)).ShouldBe((300L, 300L, 300L, 300L));
         (await Db.ScalarAsync<long>("SELECT sum(tokens_in) FROM usage.hourly_rollup WHERE tenant_id = @t", new { t = tenant.Id })).ShouldBe(300 * 1_000);
         (await Db.ScalarAsync<long>("SELECT sum(latency_count) FROM usage.daily_rollup WHERE tenant_id = @t", new { t = tenant.Id })).ShouldBe(300);

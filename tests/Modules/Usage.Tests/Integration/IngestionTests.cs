@@ -32,8 +32,9 @@ public sealed class IngestionTests(OpsTestHost host) : IClassFixture<OpsTestHost
         stored.Unpriced.ShouldBeFalse();
         stored.Ts.ShouldBe(new DateTime(2026, 5, 18, 14, 23, 11, DateTimeKind.Utc));
 
-        var hourly = (await Db.QueryAsync<(long Requests, long TokensIn, long TokensOut, decimal Cost, string Version, long[] Sketch, long LatencySum)>(
-            "SELECT requests, tokens_in, tokens_out, cost_usd, pricing_version, latency_sketch, latency_sum_ms FROM usage.hourly_rollup WHERE tenant_id = @t AND hour = '2026-05-18T14:00:00Z'",
+        (await host.FoldAsync()).ShouldBeGreaterThanOrEqualTo(1);
+        var hourly = (await Db.QueryAsync<(long Requests, long TokensIn, long TokensOut, decimal Cost, string Version, string Sketch, long LatencySum)>(
+            "SELECT requests, tokens_in, tokens_out, cost_usd, pricing_version, latency_sketch::text, latency_sum_ms FROM usage.hourly_rollup WHERE tenant_id = @t AND hour = '2026-05-18T14:00:00Z'",
             new { t = tenant.Id })).Single();
         (hourly.Requests, hourly.TokensIn, hourly.TokensOut, hourly.Cost, hourly.Version, hourly.LatencySum).ShouldBe((1L, 412L, 835L, 0.068805m, "2026-04-15", 2310L));
         hourly.Sketch.ShouldBe(Sketches.LatencySketchOf(2310));
@@ -79,6 +80,7 @@ public sealed class IngestionTests(OpsTestHost host) : IClassFixture<OpsTestHost
         errors[2]!["errors"]!.AsArray().Select(e => e!["name"]!.GetValue<string>()).Order().ShouldBe(["model", "ts"]);
 
         (await Db.QueryAsync<string>("SELECT request_id FROM usage.events WHERE tenant_id = @t ORDER BY request_id", new { t = tenant.Id })).ShouldBe(["b-0", "b-3"]);
+        await host.FoldAsync();
         (await Db.QueryAsync<(string Agent, string Channel, string Session)>(
             "SELECT agent_id, channel, session_id FROM usage.activity_daily WHERE tenant_id = @t AND agent_id <> ''", new { t = tenant.Id }))
             .ShouldBe([("support-bot", "slack", "s-1")]);
@@ -145,6 +147,7 @@ public sealed class IngestionTests(OpsTestHost host) : IClassFixture<OpsTestHost
         var row = (await Db.QueryAsync<(decimal Cost, bool Unpriced, string Provider, string Version)>(
             "SELECT cost_usd, unpriced, provider, pricing_version FROM usage.events WHERE tenant_id = @t AND request_id = 'u-1'", new { t = tenant.Id })).Single();
         row.ShouldBe((0m, true, "unknown", "2026-04-15"));
+        await host.FoldAsync();
         (await Db.ScalarAsync<long>("SELECT sum(unpriced_requests) FROM usage.hourly_rollup WHERE tenant_id = @t", new { t = tenant.Id })).ShouldBe(1);
         (await Db.ScalarAsync<long>("SELECT sum(unpriced_requests) FROM usage.usage_daily WHERE tenant_id = @t", new { t = tenant.Id })).ShouldBe(1);
     }
@@ -160,6 +163,7 @@ public sealed class IngestionTests(OpsTestHost host) : IClassFixture<OpsTestHost
             Event("e-2", at, new { error_type = "rate_limit", action = "chat.reply" }),
             Event("e-3", at, new { status = "ok", severity = "critical" }),
         ])).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await host.FoldAsync();
 
         (await Db.QueryAsync<(long Errors, long Critical)>("SELECT errors, critical_errors FROM usage.hourly_rollup WHERE tenant_id = @t", new { t = tenant.Id }))
             .Single().ShouldBe((2L, 1L));

@@ -79,8 +79,10 @@ public sealed class RepriceTests(OpsTestHost host) : IClassFixture<OpsTestHost>
         (await tenant.Ingest.PostEventsAsync([Event("m-1", May10, new { model = "claude-opus-4-7" }), Event("m-2", May10, new { model = "claude-sonnet-4-7" })])).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await tenant.Admin.PostAsJsonAsync("/v1/admin/pricing/reprice", new { from = "2026-05-10", to = "2026-05-10", version = "2026-03-01", models = new[] { "claude-sonnet-4-7" } }))
             .StatusCode.ShouldBe(HttpStatusCode.OK);
+        await host.FoldAsync();
         (await Db.QueryAsync<(string Model, string Version)>("SELECT model, pricing_version FROM usage.usage_daily WHERE tenant_id = @t ORDER BY model", new { t = tenant.Id }))
-            .ShouldBe([("claude-opus-4-7", "2026-04-15"), ("claude-sonnet-4-7", "2026-03-01")]);
+            .ShouldBe([("claude-opus-4-7", "2026-04-15"), ("claude-sonnet-4-7", "2026-03-01")], "repriced before the fold: the fold adds them at the new price");
+        await ShouldMatchRawEventsAsync(tenant.Id);
     }
 
     [Fact]
@@ -113,8 +115,10 @@ public sealed class RepriceTests(OpsTestHost host) : IClassFixture<OpsTestHost>
     }
 
     /// <summary>Every rollup row's cost, version and unpriced count, keyed; ordered, so two states compare as lists.</summary>
-    private async Task<List<(string Table, string Key, decimal Cost, string? Version, long Unpriced)>> RollupStateAsync(string tenant) =>
-        await Db.QueryAsync<(string, string, decimal, string?, long)>(
+    private async Task<List<(string Table, string Key, decimal Cost, string? Version, long Unpriced)>> RollupStateAsync(string tenant)
+    {
+        await host.FoldAsync();
+        return await Db.QueryAsync<(string, string, decimal, string?, long)>(
             """
             SELECT 'hourly', concat_ws('|', hour, model, provider, agent_id, channel), cost_usd, pricing_version, unpriced_requests FROM usage.hourly_rollup WHERE tenant_id = @tenant
             UNION ALL SELECT 'daily', concat_ws('|', day, model, provider, agent_id, channel), cost_usd, pricing_version, unpriced_requests FROM usage.daily_rollup WHERE tenant_id = @tenant
@@ -123,10 +127,12 @@ public sealed class RepriceTests(OpsTestHost host) : IClassFixture<OpsTestHost>
             ORDER BY 1, 2
             """,
             new { tenant });
+    }
 
     /// <summary>Each rollup's total cost equals the raw events' (the invariant repricing relies on).</summary>
     private async Task ShouldMatchRawEventsAsync(string tenant)
     {
+        await host.FoldAsync();
         var totals = (await Db.QueryAsync<(decimal Raw, decimal Hourly, decimal Daily, decimal UsageDaily, decimal Activity)>(
             """
             SELECT (SELECT sum(cost_usd) FROM usage.events WHERE tenant_id = @tenant), (SELECT sum(cost_usd) FROM usage.hourly_rollup WHERE tenant_id = @tenant),

@@ -4,7 +4,8 @@ namespace Ops.Modules.Usage.Tests.Integration;
 
 internal static class Sketches
 {
-    public static long[] LatencySketchOf(params double[] values)
+    /// <summary>The stored form's text, as Postgres prints bigint[][].</summary>
+    public static string LatencySketchOf(params double[] values)
     {
         var sketch = new LatencySketch();
         foreach (var value in values)
@@ -12,6 +13,6 @@ internal static class Sketches
             sketch.Add(value);
         }
 
-        return sketch.ToPairs();
+        return sketch.ToPostgresLiteral();
     }
 }

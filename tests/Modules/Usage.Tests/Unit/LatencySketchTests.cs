@@ -99,7 +99,10 @@ public sealed class LatencySketchTests
         pairs.Length.ShouldBe(8);
         pairs.Where((_, i) => i % 2 == 0).ShouldBeInOrder();
         LatencySketch.FromPairs(pairs).ToPairs().ShouldBe(pairs);
-        sketch.ToPostgresLiteral().ShouldBe("{" + string.Join(',', pairs) + "}");
+        LatencySketch.FromStored(sketch.ToStored()).ToPairs().ShouldBe(pairs);
+        sketch.ToStored().GetLength(0).ShouldBe(4);
+        sketch.ToPostgresLiteral().ShouldBe("{" + string.Join(',', pairs.Chunk(2).Select(p => $"{{{p[0]},{p[1]}}}")) + "}");
+        LatencySketch.FromStored(Array.Empty<long>()).IsEmpty.ShouldBeTrue();
         Should.Throw<FormatException>(() => LatencySketch.FromPairs([1, 2, 3]));
     }
 

@@ -3,9 +3,9 @@ using FluentMigrator;
 namespace Ops.Modules.Usage.Data.Migrations;
 
 /// <summary>
-/// Raw LLM-call events and the rollups every later question is answered from (ADR 0020). Rollups are updated in
-/// the ingestion transaction (ADR 0023), carry the pricing version their cost came from, and keep latency and
-/// TTFT sketches (ADR 0021). Optional dimensions (agent, channel, session, …) are '' in rollup keys, never null,
+/// Raw LLM-call events and the rollups every later question is answered from (ADR 0020). Rollups are folded from
+/// the committed events exactly once, by transaction id (ADR 0023), carry the pricing version their cost came
+/// from, and keep latency and TTFT sketches (ADR 0021). Optional dimensions (agent, channel, session, …) are '' in rollup keys, never null,
 /// so they can be part of primary keys; APIs show them as null.
 /// </summary>
 [Migration(202611230100, "Usage events, rollups and sketches")]
@@ -13,10 +13,12 @@ internal sealed class M202611230100_CreateUsageStorage : Migration
 {
     public override void Up() => Execute.Sql($$"""
         -- Raw events: one row per LLM call, kept RawRetentionDays (by ts). (tenant_id, request_id) is the
-        -- idempotency key. Fixed-width columns come first so rows pack without alignment padding.
+        -- idempotency key; txid, the inserting transaction, is the rollup fold's cursor (ADR 0023).
+        -- Fixed-width columns come first so rows pack without alignment padding.
         CREATE TABLE usage.events (
             tenant_id           text           NOT NULL,
             request_id          text           NOT NULL,
+            txid                xid8           NOT NULL DEFAULT pg_current_xact_id(),
             ts                  timestamptz    NOT NULL,
             received_at         timestamptz    NOT NULL,
             tokens_in           integer        NOT NULL,
@@ -46,10 +48,20 @@ internal sealed class M202611230100_CreateUsageStorage : Migration
             PRIMARY KEY (tenant_id, request_id)
         );
         CREATE INDEX events_tenant_ts ON usage.events (tenant_id, ts);
+        CREATE INDEX events_tenant_txid ON usage.events (tenant_id, txid);
+
+        -- The fold's progress per tenant: every event of the tenant with txid < folded_below is in the rollups,
+        -- and no other. Only the fold moves it, in the transaction that adds those events to the rollups.
+        CREATE TABLE usage.rollup_watermarks (
+            tenant_id           text           NOT NULL PRIMARY KEY,
+            folded_below        xid8           NOT NULL,
+            folded_events       bigint         NOT NULL DEFAULT 0,
+            folded_at           timestamptz    NULL
+        );
         COMMENT ON TABLE usage.events IS 'Raw LLM-call events (retention: Modules:Usage:RawRetentionDays). Read by short windows only; everything else reads rollups.';
 
         -- Rollups (kept for good). fillfactor leaves room for HOT updates: counters change, keys never do.
-        -- Sketches: sorted bigint[] pairs {bucket, count, ...} (LatencySketch); usage.sketch_merge adds them.
+        -- Sketches: bigint[n][2] of {bucket, count} rows (LatencySketch); usage.sketch_merge adds two.
         CREATE TABLE usage.hourly_rollup (
             tenant_id           text           NOT NULL,
             hour                timestamptz    NOT NULL,
@@ -131,24 +143,26 @@ internal sealed class M202611230100_CreateUsageStorage : Migration
             PRIMARY KEY (tenant_id, hour, action, severity, error_type, model, provider, agent_id, channel)
         ) WITH (fillfactor = 80);
 
-        -- Sketch merge: adds two sorted (bucket, count) pair arrays bucket by bucket. Associative and commutative.
+        -- A sketch is a bigint[n][2] of {bucket, count} rows in bucket order, '{}' when empty (LatencySketch).
+        -- Its buckets as rows: merge many sketches set-based with GROUP BY bucket.
+        CREATE FUNCTION usage.sketch_buckets(s bigint[]) RETURNS TABLE (bucket integer, count bigint)
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT s[i][1]::integer, s[i][2] FROM generate_subscripts(s, 1) AS i
+        $$;
+
+        -- Sketch merge: adds two sketches bucket by bucket. Associative and commutative.
         CREATE FUNCTION usage.sketch_merge(a bigint[], b bigint[]) RETURNS bigint[]
         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-            SELECT coalesce(array_agg(v ORDER BY k, o), '{}')
-            FROM (
-                SELECT s[i] AS k, sum(s[i + 1]) AS c
-                FROM (VALUES (a), (b)) AS src(s), generate_series(1, coalesce(array_length(s, 1), 0), 2) AS i
-                GROUP BY s[i]
-            ) AS merged
-            CROSS JOIN LATERAL (VALUES (0, k), (1, c::bigint)) AS e(o, v)
+            SELECT coalesce(array_agg(ARRAY[m.bucket::bigint, m.c] ORDER BY m.bucket), '{}')
+            FROM (SELECT x.bucket, sum(x.count)::bigint AS c FROM (VALUES (a), (b)) AS src(s), usage.sketch_buckets(src.s) AS x GROUP BY x.bucket) AS m
         $$;
 
         CREATE AGGREGATE usage.sketch_union(bigint[]) (SFUNC = usage.sketch_merge, STYPE = bigint[], INITCOND = '{}');
 
-        -- A sketch's buckets as rows: merge many rows set-based with GROUP BY bucket.
-        CREATE FUNCTION usage.sketch_buckets(s bigint[]) RETURNS TABLE (bucket integer, count bigint)
+        -- The bucket of a latency in ms (LatencySketch.BucketOf): ceil(log_γ(v)), γ = 1.01/0.99; below 1 ms, -1.
+        CREATE FUNCTION usage.sketch_bucket(value double precision) RETURNS integer
         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-            SELECT s[i]::integer, s[i + 1] FROM generate_series(1, coalesce(array_length(s, 1), 0), 2) AS i
+            SELECT CASE WHEN value < 1 THEN -1 ELSE ceil(ln(value) / ln(1.01::float8 / 0.99::float8))::integer END
         $$;
 
         -- The value a bucket stands for (LatencySketch.ValueOf): within 1 % of every value it counts.
@@ -198,10 +212,11 @@ internal sealed class M202611230100_CreateUsageStorage : Migration
     public override void Down() => Execute.Sql("""
         DROP FUNCTION usage.sketch_quantile(bigint[], double precision);
         DROP FUNCTION usage.sketch_value(integer);
-        DROP FUNCTION usage.sketch_buckets(bigint[]);
+        DROP FUNCTION usage.sketch_bucket(double precision);
         DROP AGGREGATE usage.sketch_union(bigint[]);
         DROP FUNCTION usage.sketch_merge(bigint[], bigint[]);
-        DROP TABLE usage.error_hourly, usage.activity_daily, usage.daily_active_users, usage.usage_daily,
+        DROP FUNCTION usage.sketch_buckets(bigint[]);
+        DROP TABLE usage.rollup_watermarks, usage.error_hourly, usage.activity_daily, usage.daily_active_users, usage.usage_daily,
                    usage.daily_rollup, usage.hourly_rollup, usage.events;
         """);
 }
