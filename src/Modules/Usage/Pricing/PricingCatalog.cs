@@ -16,11 +16,14 @@ internal sealed class PricingCatalog(NpgsqlDataSource dataSource)
     private readonly SemaphoreSlim _reload = new(1, 1);
     private volatile PricingSnapshot _snapshot = PricingSnapshot.Empty;
 
-    /// <summary>The cached snapshot if it holds <paramref name="versionCount"/> versions, else a fresh one.</summary>
+    /// <summary>
+    /// The cached snapshot if it holds at least <paramref name="versionCount"/> versions (versions are only added, so
+    /// it then holds every version the caller can see; any newer one starts on a coming day), else a fresh one.
+    /// </summary>
     public async Task<PricingSnapshot> GetAsync(long versionCount, CancellationToken cancellationToken)
     {
         var snapshot = _snapshot;
-        if (snapshot.VersionCount == versionCount)
+        if (snapshot.VersionCount >= versionCount)
         {
             return snapshot;
         }
@@ -28,7 +31,7 @@ internal sealed class PricingCatalog(NpgsqlDataSource dataSource)
         await _reload.WaitAsync(cancellationToken);
         try
         {
-            if (_snapshot.VersionCount != versionCount)
+            if (_snapshot.VersionCount < versionCount)
             {
                 _snapshot = await LoadAsync(cancellationToken);
             }
