@@ -237,11 +237,7 @@ internal static class FeatureDefinitions
 
                 break;
             case Targeting:
-                if (Find(parameters, "audience") is not JsonObject)
-                {
-                    errors.Add(($"{path}.audience", "is required: { users, groups: [{ name, rollout_percentage }], default_rollout_percentage, exclusion }."));
-                }
-
+                ValidateAudience(Find(parameters, "audience"), $"{path}.audience", errors);
                 break;
         }
 
@@ -258,8 +254,66 @@ internal static class FeatureDefinitions
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
         {
-            var field = ex is ArgumentException { ParamName: { Length: > 0 } parameter } ? $"{path}.{SnakeCase(parameter)}" : path;
-            errors.Add((field, ex.Message));
+            var parameter = (ex as ArgumentException)?.ParamName;
+            var named = parameter is not null && parameter.All(c => char.IsAsciiLetter(c) || c == '.');
+            var message = parameter is null ? ex.Message : ex.Message.Replace($" (Parameter '{parameter}')", string.Empty, StringComparison.Ordinal);
+            errors.Add((named ? $"{path}.{SnakeCase(parameter!)}" : path, message));
+        }
+    }
+
+    private static void ValidateAudience(JsonNode? node, string path, List<(string, string)> errors)
+    {
+        if (node is not JsonObject audience)
+        {
+            errors.Add((path, "is required: { users, groups: [{ name, rollout_percentage }], default_rollout_percentage, exclusion: { users, groups } }."));
+            return;
+        }
+
+        if (Find(audience, "defaultrolloutpercentage") is { } rollout)
+        {
+            Percent(rollout, $"{path}.default_rollout_percentage", errors);
+        }
+
+        Strings(Find(audience, "users"), $"{path}.users", errors);
+        if (Find(audience, "groups") is { } groupsNode)
+        {
+            if (groupsNode is not JsonArray groups)
+            {
+                errors.Add(($"{path}.groups", "must be an array of { name, rollout_percentage }."));
+            }
+            else
+            {
+                for (var i = 0; i < groups.Count; i++)
+                {
+                    if (groups[i] is not JsonObject group || Find(group, "name") is not JsonValue name || name.GetValueKind() != JsonValueKind.String)
+                    {
+                        errors.Add(($"{path}.groups[{i}].name", "is required."));
+                        continue;
+                    }
+
+                    Percent(Find(group, "rolloutpercentage"), $"{path}.groups[{i}].rollout_percentage", errors);
+                }
+            }
+        }
+
+        if (Find(audience, "exclusion") is { } exclusionNode)
+        {
+            if (exclusionNode is not JsonObject exclusion)
+            {
+                errors.Add(($"{path}.exclusion", "must be an object { users, groups }."));
+                return;
+            }
+
+            Strings(Find(exclusion, "users"), $"{path}.exclusion.users", errors);
+            Strings(Find(exclusion, "groups"), $"{path}.exclusion.groups", errors);
+        }
+    }
+
+    private static void Strings(JsonNode? node, string path, List<(string, string)> errors)
+    {
+        if (node is not null && (node is not JsonArray items || items.Any(i => i?.GetValueKind() != JsonValueKind.String)))
+        {
+            errors.Add((path, "must be an array of strings."));
         }
     }
 

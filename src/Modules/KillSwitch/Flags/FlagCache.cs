@@ -27,7 +27,7 @@ internal sealed class FlagCache(TimeProvider time, IChangeFeed changeFeed, IOpti
     public bool IsStale =>
         !_loaded || _behind || (!changeFeed.IsListening && time.GetElapsedTime(Interlocked.Read(ref _lastFullLoad)) > _refreshInterval);
 
-    public KillSwitchVerdict Check(string tenantId, string? userId, string? agentId, string? model)
+    public KillSwitchVerdict Check(string tenantId, string? userId = null, string? agentId = null, string? model = null)
     {
         var platform = _platform;
         _tenants.TryGetValue(tenantId, out var tenant);

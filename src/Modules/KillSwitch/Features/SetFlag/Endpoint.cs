@@ -18,6 +18,13 @@ internal sealed class SetFlagRequest
     [QueryParam]
     public FlagScope Scope { get; init; } = FlagScope.Tenant;
 
+    [FromBody]
+    public SetFlagBody Body { get; init; } = new();
+}
+
+/// <summary>The body of PUT /v1/admin/flags/{key} (the key comes from the route).</summary>
+internal sealed class SetFlagBody
+{
     /// <summary>
     /// true (on) or false (off) for the built-in flags; for a feature, true, false, or a definition in Microsoft's
     /// feature flag schema: { enabled, conditions: { requirement_type, client_filters: [{ name, parameters }] },
@@ -42,6 +49,7 @@ internal sealed class SetFlagEndpoint(FlagWriter writer, TimeProvider time) : En
     {
         Put("/v1/admin/flags/{key}");
         Roles(Ops.Modules.Shared.Security.Roles.Admin);
+        Description(b => b.ClearDefaultAccepts().Accepts<SetFlagBody>("application/json"));
         Summary(s =>
         {
             s.Summary = "Set a flag (kill switch, read-only mode or feature flag)";
@@ -64,7 +72,7 @@ internal sealed class SetFlagEndpoint(FlagWriter writer, TimeProvider time) : En
         FlagKey key;
         try
         {
-            key = writer.Validate(req.Scope, req.Key, req.Value, req.Reason, req.ExpiresAt);
+            key = writer.Validate(req.Scope, req.Key, req.Body.Value, req.Body.Reason, req.Body.ExpiresAt);
         }
         catch (FlagValidationException ex)
         {
@@ -76,7 +84,7 @@ internal sealed class SetFlagEndpoint(FlagWriter writer, TimeProvider time) : En
         try
         {
             change = await writer.SetAsync(
-                ScopeIds.IdOf(req.Scope, caller.TenantId), key, req.Value!.Value, req.Reason!, req.ExpiresAt, caller.Actor,
+                ScopeIds.IdOf(req.Scope, caller.TenantId), key, req.Body.Value!.Value, req.Body.Reason!, req.Body.ExpiresAt, caller.Actor,
                 (action, target, before, after, reason, at) => OperatorAction.Create(HttpContext, action, at, target, before, after, reason),
                 keep: null, connection: null, transaction: null, ct);
         }

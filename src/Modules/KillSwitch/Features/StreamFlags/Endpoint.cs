@@ -38,6 +38,7 @@ internal sealed class StreamFlagsEndpoint(
     {
         Get("/v1/flags/stream");
         Roles(Ops.Modules.Shared.Security.Roles.Ingest, Ops.Modules.Shared.Security.Roles.Read);
+        Description(b => b.ClearDefaultProduces(StatusCodes.Status204NoContent).Produces<string>(StatusCodes.Status200OK, "text/event-stream"));
         Summary(s =>
         {
             s.Summary = "Stream flag changes (server-sent events)";
