@@ -62,6 +62,13 @@ internal sealed partial class KilledRequestAuditor(NpgsqlDataSource dataSource, 
                     await Task.Delay(backoff, stoppingToken);
                     backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
                 }
+#pragma warning disable CA1031 // A batch that can never be written must not stop the writer (nor be retried forever).
+                catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    LogBatchDropped(logger, batch.Count, ex);
+                    batch.Clear();
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -71,6 +78,9 @@ internal sealed partial class KilledRequestAuditor(NpgsqlDataSource dataSource, 
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kill switch: could not write {Count} 'killed' audit events ({Reason}); retrying")]
     private static partial void LogWriteFailed(ILogger logger, int count, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Kill switch: {Count} 'killed' audit events could not be written and were dropped")]
+    private static partial void LogBatchDropped(ILogger logger, int count, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Kill switch: {Count} 'killed' audit events were dropped while the audit log was unreachable and the queue was full")]
     private static partial void LogDropped(ILogger logger, long count);

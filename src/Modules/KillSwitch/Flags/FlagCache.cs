@@ -127,6 +127,8 @@ internal sealed class FlagCache(TimeProvider time, IChangeFeed changeFeed, IOpti
         return previous;
     }
 
+    public bool IsLoaded => _loaded;
+
     public void MarkFullLoad()
     {
         Interlocked.Exchange(ref _lastFullLoad, time.GetTimestamp());

@@ -61,19 +61,22 @@ internal sealed partial class FlagRefresher : BackgroundService
     public Task PublishAsync(string scopeId, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
         _changeFeed.PublishAsync(Topic, scopeId, connection, transaction, cancellationToken);
 
-    /// <summary>Loads every scope. Throws when the database cannot be read.</summary>
-    public async Task LoadAllAsync(CancellationToken cancellationToken)
+    /// <summary>Loads every scope that changed since this instance last loaded it (all of them the first time). Throws when the database cannot be read.</summary>
+    public async Task RefreshAllAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var known = _cache.KnownScopes.ToDictionary(id => id, _cache.VersionOf, StringComparer.Ordinal);
-            var loaded = await _store.LoadAllAsync(known, cancellationToken);
-            var scopeIds = loaded.Versions.Keys.Concat(loaded.Flags.Select(f => f.TenantId)).Distinct(StringComparer.Ordinal);
-            foreach (var scopeId in scopeIds)
+            var known = _cache.IsLoaded
+                ? _cache.KnownScopes.ToDictionary(id => id, _cache.VersionOf, StringComparer.Ordinal)
+                : new Dictionary<string, long>(StringComparer.Ordinal);
+            var loaded = await _store.LoadChangedAsync(known, cancellationToken);
+            var flagsByScope = loaded.Flags.ToLookup(f => f.TenantId, StringComparer.Ordinal);
+            var changesByScope = loaded.Changes.ToLookup(c => c.TenantId, StringComparer.Ordinal);
+            foreach (var (scopeId, version) in loaded.Versions)
             {
-                var scope = await BuildAsync(scopeId, loaded.Versions.GetValueOrDefault(scopeId), loaded.Flags.Where(f => f.TenantId == scopeId));
-                Publish(_cache.Apply(scope), loaded.Changes.Where(c => c.TenantId == scopeId));
+                var scope = await BuildAsync(scopeId, version, flagsByScope[scopeId]);
+                Publish(_cache.Apply(scope), changesByScope[scopeId]);
             }
 
             _cache.MarkFullLoad();
@@ -114,14 +117,16 @@ internal sealed partial class FlagRefresher : BackgroundService
                 {
                     if (request == Everything)
                     {
-                        await LoadAllAsync(stoppingToken);
+                        await RefreshAllAsync(stoppingToken);
                     }
                     else
                     {
                         await ReloadScopeAsync(request, stoppingToken);
                     }
                 }
-                catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+#pragma warning disable CA1031 // Whatever failed, the refresher must live on: the last known flags keep applying.
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+#pragma warning restore CA1031
                 {
                     // A change we were told about is not in memory: say so (stale) until a full reload succeeds.
                     _cache.MarkBehind(true);
@@ -204,13 +209,24 @@ internal sealed partial class FlagRefresher : BackgroundService
             stoppingToken);
     }
 
-    private static async Task<ScopeFlags> BuildAsync(string scopeId, long version, IEnumerable<FlagRow> rows)
+    private async Task<ScopeFlags> BuildAsync(string scopeId, long version, IEnumerable<FlagRow> rows)
     {
         var flags = rows.Select(r => r.ToState()).ToList();
         var definitions = new Dictionary<string, FeatureDefinition>(StringComparer.Ordinal);
         foreach (var feature in flags.Where(f => f.Kind == Contracts.FlagKind.Feature))
         {
-            definitions[feature.Key] = await FeatureDefinitions.BuildAsync(FeatureNames.Qualify(scopeId, feature.Key), feature.Value);
+            var name = FeatureNames.Qualify(scopeId, feature.Key);
+            try
+            {
+                definitions[feature.Key] = await FeatureDefinitions.BuildAsync(name, feature.Value);
+            }
+            catch (Exception ex) when (ex is FormatException or InvalidOperationException or ArgumentException or FeatureManagementException or System.Text.Json.JsonException)
+            {
+                // Definitions are validated on write; one that still fails to parse (edited by hand) is off, and
+                // never stops the rest of the scope from loading.
+                LogBadDefinition(_logger, name, ex.Message);
+                definitions[feature.Key] = new FeatureDefinition { Name = name, Status = FeatureStatus.Disabled };
+            }
         }
 
         return ScopeFlags.Create(scopeId, version, flags, definitions);
@@ -218,6 +234,9 @@ internal sealed partial class FlagRefresher : BackgroundService
 
     private void Publish(long previousVersion, IEnumerable<FlagHistoryRow> changes) =>
         _hub.Publish([.. changes.Where(c => c.ChangeId > previousVersion).OrderBy(c => c.ChangeId).Select(FlagChangeEvent.FromHistory)]);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Kill switch: the definition of feature {Feature} cannot be parsed ({Reason}); it is evaluated as off")]
+    private static partial void LogBadDefinition(ILogger logger, string feature, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kill switch: could not load the flags of {Scope} ({Reason}); the last known flags keep applying and checks report stale until a reload succeeds")]
     private static partial void LogReloadFailed(ILogger logger, string scope, string reason);

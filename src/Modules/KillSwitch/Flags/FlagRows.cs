@@ -18,12 +18,21 @@ internal sealed class FlagRow
     public DateTimeOffset? ExpiresAt { get; init; }
     public long ChangeId { get; init; }
 
+    // Most values are booleans: share two elements instead of parsing a document per row.
+    private static readonly JsonElement JsonTrue = JsonSerializer.SerializeToElement(true);
+    private static readonly JsonElement JsonFalse = JsonSerializer.SerializeToElement(false);
+
     public FlagState ToState() => new()
     {
         Key = Key,
         Kind = FlagKinds.Parse(Kind),
         Scope = ScopeIds.ScopeOf(TenantId),
-        Value = JsonSerializer.Deserialize<JsonElement>(Value),
+        Value = Value switch
+        {
+            "true" => JsonTrue,
+            "false" => JsonFalse,
+            _ => JsonSerializer.Deserialize<JsonElement>(Value),
+        },
         Reason = Reason,
         SetBy = SetBy,
         SetAt = SetAt,

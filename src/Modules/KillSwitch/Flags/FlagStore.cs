@@ -14,31 +14,45 @@ internal sealed class FlagStore(NpgsqlDataSource dataSource)
     public sealed record Loaded(IReadOnlyList<FlagRow> Flags, IReadOnlyDictionary<string, long> Versions, IReadOnlyList<FlagHistoryRow> Changes);
 
     /// <summary>
-    /// Every scope's flags and version, plus the history rows after <paramref name="knownVersions"/> (what this
-    /// instance has not seen), read in one repeatable-read snapshot so they agree with each other.
+    /// The flags of every scope whose version differs from <paramref name="knownVersions"/> (all of them on the
+    /// first load), those scopes' versions, and their history rows after the known versions (what this instance
+    /// missed), read in one repeatable-read snapshot so they agree with each other. Comparing versions first keeps
+    /// the periodic safety-net reload cheap however many flags there are.
     /// </summary>
-    public async Task<Loaded> LoadAllAsync(IReadOnlyDictionary<string, long> knownVersions, CancellationToken cancellationToken)
+    public async Task<Loaded> LoadChangedAsync(IReadOnlyDictionary<string, long> knownVersions, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
-        var flags = (await connection.QueryAsync<FlagRow>(new CommandDefinition(
-            $"SELECT {FlagColumns} FROM killswitch.flags", transaction: transaction, cancellationToken: cancellationToken))).ToList();
-        var versions = (await connection.QueryAsync<(string TenantId, long ChangeId)>(new CommandDefinition(
-            "SELECT tenant_id, change_id FROM killswitch.scope_versions", transaction: transaction, cancellationToken: cancellationToken)))
+        var changed = (await connection.QueryAsync<(string TenantId, long ChangeId)>(new CommandDefinition(
+                "SELECT tenant_id, change_id FROM killswitch.scope_versions", transaction: transaction, cancellationToken: cancellationToken)))
+            .Where(v => !knownVersions.TryGetValue(v.TenantId, out var known) || known != v.ChangeId)
             .ToDictionary(v => v.TenantId, v => v.ChangeId, StringComparer.Ordinal);
-        var behind = versions.Where(v => v.Value > knownVersions.GetValueOrDefault(v.Key)).ToList();
-        var changes = behind.Count == 0 ? [] : (await connection.QueryAsync<FlagHistoryRow>(new CommandDefinition(
+        if (changed.Count == 0)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return new Loaded([], changed, []);
+        }
+
+        var scopes = changed.Keys.ToArray();
+        var flags = (await connection.QueryAsync<FlagRow>(new CommandDefinition(
+            knownVersions.Count == 0
+                ? $"SELECT {FlagColumns} FROM killswitch.flags"
+                : $"SELECT {FlagColumns} FROM killswitch.flags WHERE tenant_id = ANY(@scopes)",
+            new { scopes },
+            transaction,
+            cancellationToken: cancellationToken))).ToList();
+        var changes = (await connection.QueryAsync<FlagHistoryRow>(new CommandDefinition(
             $"""
             SELECT {JoinedHistoryColumns}
             FROM unnest(@scopes, @since) AS k(tenant_id, since)
             JOIN killswitch.flag_history h ON h.tenant_id = k.tenant_id AND h.change_id > k.since
             ORDER BY h.change_id
             """,
-            new { scopes = behind.Select(b => b.Key).ToArray(), since = behind.Select(b => knownVersions.GetValueOrDefault(b.Key)).ToArray() },
+            new { scopes, since = scopes.Select(s => knownVersions.GetValueOrDefault(s)).ToArray() },
             transaction,
             cancellationToken: cancellationToken))).ToList();
         await transaction.CommitAsync(cancellationToken);
-        return new Loaded(flags, versions, changes);
+        return new Loaded(flags, changed, changes);
     }
 
     /// <summary>One scope's flags and version, and its history rows after <paramref name="knownVersion"/>.</summary>

@@ -1,5 +1,4 @@
 using FastEndpoints;
-using Ops.Modules.Audit.Contracts;
 using Ops.Modules.KillSwitch.Contracts;
 using Ops.Modules.KillSwitch.Flags;
 using Ops.Modules.Shared.Http;
@@ -56,7 +55,7 @@ internal sealed class ClearFlagEndpoint(FlagWriter writer) : Endpoint<ClearFlagR
         {
             change = await writer.ClearAsync(
                 ScopeIds.IdOf(req.Scope, caller.TenantId), req.Key, req.Reason ?? string.Empty, caller.Actor,
-                (action, target, before, after, reason, at) => OperatorAction.Create(HttpContext, action, at, target, before, after, reason),
+                OperatorAudit.Of(HttpContext),
                 ct);
         }
         catch (FlagValidationException ex)

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using FastEndpoints;
 using Microsoft.AspNetCore.Http;
-using Ops.Modules.Audit.Contracts;
 using Ops.Modules.KillSwitch.Contracts;
 using Ops.Modules.KillSwitch.Flags;
 using Ops.Modules.Shared.Http;
@@ -85,7 +84,7 @@ internal sealed class SetFlagEndpoint(FlagWriter writer, TimeProvider time) : En
         {
             change = await writer.SetAsync(
                 ScopeIds.IdOf(req.Scope, caller.TenantId), key, req.Body.Value!.Value, req.Body.Reason!, req.Body.ExpiresAt, caller.Actor,
-                (action, target, before, after, reason, at) => OperatorAction.Create(HttpContext, action, at, target, before, after, reason),
+                OperatorAudit.Of(HttpContext),
                 keep: null, connection: null, transaction: null, ct);
         }
         catch (FlagLimitException ex)
