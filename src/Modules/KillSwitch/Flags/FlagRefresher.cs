@@ -73,9 +73,10 @@ internal sealed partial class FlagRefresher : BackgroundService
             var loaded = await _store.LoadChangedAsync(known, cancellationToken);
             var flagsByScope = loaded.Flags.ToLookup(f => f.TenantId, StringComparer.Ordinal);
             var changesByScope = loaded.Changes.ToLookup(c => c.TenantId, StringComparer.Ordinal);
+            var strings = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var (scopeId, version) in loaded.Versions)
             {
-                var scope = await BuildAsync(scopeId, version, flagsByScope[scopeId]);
+                var scope = await BuildAsync(scopeId, version, flagsByScope[scopeId], strings);
                 Publish(_cache.Apply(scope), changesByScope[scopeId]);
             }
 
@@ -96,7 +97,7 @@ internal sealed partial class FlagRefresher : BackgroundService
         try
         {
             var loaded = await _store.LoadScopeAsync(scopeId, _cache.VersionOf(scopeId), cancellationToken);
-            var scope = await BuildAsync(scopeId, loaded.Versions[scopeId], loaded.Flags);
+            var scope = await BuildAsync(scopeId, loaded.Versions[scopeId], loaded.Flags, new Dictionary<string, string>(StringComparer.Ordinal));
             Publish(_cache.Apply(scope), loaded.Changes);
         }
         finally
@@ -209,9 +210,9 @@ internal sealed partial class FlagRefresher : BackgroundService
             stoppingToken);
     }
 
-    private async Task<ScopeFlags> BuildAsync(string scopeId, long version, IEnumerable<FlagRow> rows)
+    private async Task<ScopeFlags> BuildAsync(string scopeId, long version, IEnumerable<FlagRow> rows, Dictionary<string, string>? strings)
     {
-        var flags = rows.Select(r => r.ToState()).ToList();
+        var flags = rows.Select(r => r.ToState(strings)).ToList();
         var definitions = new Dictionary<string, FeatureDefinition>(StringComparer.Ordinal);
         foreach (var feature in flags.Where(f => f.Kind == Contracts.FlagKind.Feature))
         {

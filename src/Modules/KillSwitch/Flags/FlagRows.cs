@@ -22,7 +22,11 @@ internal sealed class FlagRow
     private static readonly JsonElement JsonTrue = JsonSerializer.SerializeToElement(true);
     private static readonly JsonElement JsonFalse = JsonSerializer.SerializeToElement(false);
 
-    public FlagState ToState() => new()
+    /// <param name="strings">
+    /// When loading many flags: shares equal reasons and authors (a breaker or a bulk operation writes the same
+    /// ones thousands of times) so the cache holds each once.
+    /// </param>
+    public FlagState ToState(Dictionary<string, string>? strings = null) => new()
     {
         Key = Key,
         Kind = FlagKinds.Parse(Kind),
@@ -33,12 +37,28 @@ internal sealed class FlagRow
             "false" => JsonFalse,
             _ => JsonSerializer.Deserialize<JsonElement>(Value),
         },
-        Reason = Reason,
-        SetBy = SetBy,
+        Reason = Share(Reason, strings),
+        SetBy = Share(SetBy, strings),
         SetAt = SetAt,
         ExpiresAt = ExpiresAt,
         ChangeId = ChangeId,
     };
+
+    private static string Share(string value, Dictionary<string, string>? strings)
+    {
+        if (strings is null)
+        {
+            return value;
+        }
+
+        if (strings.TryGetValue(value, out var shared))
+        {
+            return shared;
+        }
+
+        strings[value] = value;
+        return value;
+    }
 }
 
 /// <summary>A row of <c>killswitch.flag_history</c>: one set, clear or expiry, with the flag before and after.</summary>
