@@ -47,6 +47,8 @@ internal static class OpsHost
             StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
+        app.UseRequestBodyLimit();
+        app.UseDashboard();
         app.UseAuthentication();
         app.UseAuthorization();
         // Rejects killed callers of endpoints marked [EnforceKillSwitch]; does nothing for any other route.
