@@ -1,6 +1,7 @@
 using FastEndpoints;
 using Microsoft.AspNetCore.Http.Json;
 using Ops.Api.Hosting.OpenApi;
+using Ops.Modules.KillSwitch;
 using Ops.Modules.Shared.Json;
 using Ops.Modules.Shared.Modules;
 using Scalar.AspNetCore;
@@ -46,8 +47,12 @@ internal static class OpsHost
             StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
+        app.UseRequestBodyLimit();
+        app.UseDashboard();
         app.UseAuthentication();
         app.UseAuthorization();
+        // Rejects killed callers of endpoints marked [EnforceKillSwitch]; does nothing for any other route.
+        app.UseKillSwitchEnforcement();
         app.UseFastEndpoints(c =>
         {
             OpsJson.Configure(c.Serializer.Options);
