@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Dapper;
 using Npgsql;
 using Ops.Benchmarks.Infrastructure;
@@ -32,7 +30,7 @@ public sealed class SketchAccuracySuite : IBenchSuite
         var concurrency = context.IntOption("concurrency", 4);
         var connectionString = await context.CreateDatabaseAsync("sketch_accuracy");
         await using var server = await ApiServer.StartAsync(connectionString);
-        var key = await CreateIngestKeyAsync(server);
+        var key = await UsageIngestSuite.CreateIngestKeyAsync(server, Tenant);
         await IngestAsync(server, key, events, concurrency);
 
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
@@ -138,14 +136,5 @@ public sealed class SketchAccuracySuite : IBenchSuite
                 response.EnsureSuccessStatusCode();
             }
         })));
-    }
-
-    private static async Task<string> CreateIngestKeyAsync(ApiServer server)
-    {
-        using var admin = server.CreateClient(ApiServer.AdminKey);
-        (await admin.PostAsJsonAsync("/v1/admin/tenants", new { id = Tenant, name = Tenant })).EnsureSuccessStatusCode();
-        var response = await admin.PostAsJsonAsync("/v1/admin/keys", new { tenant_id = Tenant, name = "load", roles = new[] { "ingest" } });
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
     }
 }

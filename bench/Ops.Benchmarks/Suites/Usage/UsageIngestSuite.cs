@@ -210,7 +210,8 @@ public sealed class UsageIngestSuite : IBenchSuite
         return new Baseline(inserted, elapsed, ProcessCpu.OfPostgres(dataDirectory) - pg0, ProcessCpu.OfThisProcess() - me0);
     }
 
-    private static async Task<string> CreateIngestKeyAsync(ApiServer server, string tenantId)
+    /// <summary>Creates the tenant and an ingest key for it through the admin API.</summary>
+    internal static async Task<string> CreateIngestKeyAsync(ApiServer server, string tenantId)
     {
         using var admin = server.CreateClient(ApiServer.AdminKey);
         (await admin.PostAsJsonAsync("/v1/admin/tenants", new { id = tenantId, name = tenantId })).EnsureSuccessStatusCode();

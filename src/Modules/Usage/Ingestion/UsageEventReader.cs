@@ -18,6 +18,7 @@ internal static class UsageEventReader
     public const string DefaultAction = "llm.call";
     private static readonly JsonSerializerOptions CompactJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private const int MaxIdLength = 256;
+    private static readonly string[] Statuses = ["ok", "error"];
     private const int MaxNameLength = 200;
 
     public static UsageEvent? Read(JsonElement element, int index, in EventReadContext context, List<FieldError> errors)
@@ -38,27 +39,39 @@ internal static class UsageEventReader
                 continue; // null means "not given" for every field
             }
 
-            if (property.NameEquals("request_id"u8)) { requestId = Text(value, "request_id", MaxIdLength, errors); }
-            else if (property.NameEquals("user_id"u8)) { userId = Text(value, "user_id", MaxIdLength, errors); }
-            else if (property.NameEquals("model"u8)) { model = Text(value, "model", MaxNameLength, errors); }
-            else if (property.NameEquals("tokens_in"u8)) { tokensIn = Count(value, "tokens_in", errors); }
-            else if (property.NameEquals("tokens_out"u8)) { tokensOut = Count(value, "tokens_out", errors); }
-            else if (property.NameEquals("ts"u8)) { ts = Timestamp(value, errors); }
-            else if (property.NameEquals("action"u8)) { action = Text(value, "action", MaxNameLength, errors); }
-            else if (property.NameEquals("provider"u8)) { provider = Text(value, "provider", MaxNameLength, errors)?.ToLowerInvariant(); }
-            else if (property.NameEquals("session_id"u8)) { sessionId = Text(value, "session_id", MaxIdLength, errors); }
-            else if (property.NameEquals("agent_id"u8)) { agentId = Text(value, "agent_id", MaxIdLength, errors); }
-            else if (property.NameEquals("channel"u8)) { channel = Text(value, "channel", MaxNameLength, errors)?.ToLowerInvariant(); }
-            else if (property.NameEquals("cache_read_tokens"u8)) { cacheRead = Count(value, "cache_read_tokens", errors); }
-            else if (property.NameEquals("cache_write_tokens"u8)) { cacheWrite = Count(value, "cache_write_tokens", errors); }
-            else if (property.NameEquals("latency_ms"u8)) { latency = Milliseconds(value, "latency_ms", errors); }
-            else if (property.NameEquals("ttft_ms"u8)) { ttft = Milliseconds(value, "ttft_ms", errors); }
-            else if (property.NameEquals("status"u8)) { status = OneOf(value, "status", ["ok", "error"], errors); }
-            else if (property.NameEquals("error_type"u8)) { errorType = Text(value, "error_type", MaxNameLength, errors); }
-            else if (property.NameEquals("severity"u8)) { severity = OneOf(value, "severity", Severities.All, errors); }
-            else if (property.NameEquals("cost_usd"u8)) { reportedCost = Money(value, errors); }
-            else if (property.NameEquals("feedback"u8)) { feedback = OneOf(value, "feedback", Ratings.All, errors); }
-            else if (property.NameEquals("metadata"u8)) { metadata = Metadata(value, context, errors); }
+            // Dispatch on the raw name's length first: a chain of 21 name comparisons per property was the
+            // Api's hottest spot at 100k events/s. An escaped name (rare) is compared unescaped.
+            var name = JsonMarshal.GetRawUtf8PropertyName(property);
+            if (name.Contains((byte)'\\'))
+            {
+                name = System.Text.Encoding.UTF8.GetBytes(property.Name);
+            }
+
+            switch (name.Length)
+            {
+                case 2 when name.SequenceEqual("ts"u8): ts = Timestamp(value, errors); break;
+                case 5 when name.SequenceEqual("model"u8): model = Text(value, "model", MaxNameLength, errors); break;
+                case 6 when name.SequenceEqual("action"u8): action = Text(value, "action", MaxNameLength, errors); break;
+                case 6 when name.SequenceEqual("status"u8): status = OneOf(value, "status", Statuses, errors); break;
+                case 7 when name.SequenceEqual("user_id"u8): userId = Text(value, "user_id", MaxIdLength, errors); break;
+                case 7 when name.SequenceEqual("channel"u8): channel = Text(value, "channel", MaxNameLength, errors)?.ToLowerInvariant(); break;
+                case 7 when name.SequenceEqual("ttft_ms"u8): ttft = Milliseconds(value, "ttft_ms", errors); break;
+                case 8 when name.SequenceEqual("provider"u8): provider = Text(value, "provider", MaxNameLength, errors)?.ToLowerInvariant(); break;
+                case 8 when name.SequenceEqual("agent_id"u8): agentId = Text(value, "agent_id", MaxIdLength, errors); break;
+                case 8 when name.SequenceEqual("severity"u8): severity = OneOf(value, "severity", Severities.All, errors); break;
+                case 8 when name.SequenceEqual("cost_usd"u8): reportedCost = Money(value, errors); break;
+                case 8 when name.SequenceEqual("feedback"u8): feedback = OneOf(value, "feedback", Ratings.All, errors); break;
+                case 8 when name.SequenceEqual("metadata"u8): metadata = Metadata(value, context, errors); break;
+                case 9 when name.SequenceEqual("tokens_in"u8): tokensIn = Count(value, "tokens_in", errors); break;
+                case 10 when name.SequenceEqual("request_id"u8): requestId = Text(value, "request_id", MaxIdLength, errors); break;
+                case 10 when name.SequenceEqual("tokens_out"u8): tokensOut = Count(value, "tokens_out", errors); break;
+                case 10 when name.SequenceEqual("session_id"u8): sessionId = Text(value, "session_id", MaxIdLength, errors); break;
+                case 10 when name.SequenceEqual("latency_ms"u8): latency = Milliseconds(value, "latency_ms", errors); break;
+                case 10 when name.SequenceEqual("error_type"u8): errorType = Text(value, "error_type", MaxNameLength, errors); break;
+                case 17 when name.SequenceEqual("cache_read_tokens"u8): cacheRead = Count(value, "cache_read_tokens", errors); break;
+                case 18 when name.SequenceEqual("cache_write_tokens"u8): cacheWrite = Count(value, "cache_write_tokens", errors); break;
+                default: break; // unknown fields are ignored
+            }
         }
 
         Require(requestId, "request_id", errors);

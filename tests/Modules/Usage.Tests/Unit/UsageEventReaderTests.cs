@@ -32,6 +32,14 @@ public sealed class UsageEventReaderTests
     }
 
     [Fact]
+    public void Escaped_property_names_are_read_like_plain_ones_and_unknown_fields_are_ignored()
+    {
+        var e = Read("""{"request\u005fid":"r1","user_id":"u1","model":"m","tokens_in":1,"tokens_out":2,"surprise":{"x":1}}""", out var errors)!;
+        errors.ShouldBeEmpty();
+        e.RequestId.ShouldBe("r1");
+    }
+
+    [Fact]
     public void Defaults_fill_what_is_missing()
     {
         var e = Read("""{"request_id":"r1","user_id":"u1","model":"m","tokens_in":1,"tokens_out":2}""", out _)!;
