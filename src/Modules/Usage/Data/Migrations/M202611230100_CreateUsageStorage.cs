@@ -144,10 +144,11 @@ internal sealed class M202611230100_CreateUsageStorage : Migration
         ) WITH (fillfactor = 80);
 
         -- A sketch is a bigint[n][2] of {bucket, count} rows in bucket order, '{}' when empty (LatencySketch).
-        -- Its buckets as rows: merge many sketches set-based with GROUP BY bucket.
+        -- Its buckets as rows: merge many sketches set-based with GROUP BY bucket. Two column slices, unnested
+        -- together, read a (possibly TOASTed) array once; s[i][1] per element would detoast it per element.
         CREATE FUNCTION usage.sketch_buckets(s bigint[]) RETURNS TABLE (bucket integer, count bigint)
         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-            SELECT s[i][1]::integer, s[i][2] FROM generate_subscripts(s, 1) AS i
+            SELECT u.bucket::integer, u.count FROM unnest(s[:][1:1], s[:][2:2]) AS u(bucket, count)
         $$;
 
         -- Sketch merge: adds two sketches bucket by bucket. Associative and commutative.
