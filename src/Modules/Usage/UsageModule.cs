@@ -1,5 +1,12 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Ops.Modules.Shared.Modules;
+using Ops.Modules.Shared.Scheduling;
+using Ops.Modules.Usage.Contracts;
+using Ops.Modules.Usage.Ingestion;
+using Ops.Modules.Usage.Jobs;
+using Ops.Modules.Usage.Pricing;
+using Ops.Modules.Usage.Reading;
 
 namespace Ops.Modules.Usage;
 
@@ -11,6 +18,16 @@ public static class UsageModule
     public static IHostApplicationBuilder AddUsageModule(this IHostApplicationBuilder builder)
     {
         builder.AddOpsModule(new ModuleDefinition("Usage", Schema, typeof(UsageModule).Assembly));
+        builder.Services.AddOptions<UsageOptions>().BindConfiguration(UsageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<PricingCatalog>();
+        builder.Services.AddSingleton<UsageIngestor>();
+        builder.Services.AddSingleton<RollupFolder>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RollupFolder>());
+        builder.Services.AddSingleton<FeedbackRecorder>();
+        builder.Services.AddSingleton<IUsageSpendReader, UsageSpendReader>();
+        builder.Services.AddSingleton<RawEventRetention>();
+        builder.Services.AddTransient<RawEventRetentionJob>();
+        builder.Services.AddSingleton<IModuleSchedule, UsageSchedule>();
         return builder;
     }
 }

@@ -17,11 +17,14 @@ public readonly record struct BatchItem(int Index, JsonElement Element, string? 
 
 /// <summary>
 /// A parsed bulk body: the JSON document(s) stay alive until disposal, so items are views into the request
-/// bytes rather than copies.
+/// bytes rather than copies. The bytes live in a buffer rented from the shared pool (bulk bodies are hundreds of
+/// KB: a fresh array per request would land on the large object heap and keep the process's memory high), given
+/// back on disposal.
 /// </summary>
 public sealed class JsonBatch : IDisposable
 {
     private readonly List<JsonDocument> _documents;
+    private byte[]? _buffer;
 
     private JsonBatch(List<JsonDocument> documents, List<BatchItem> items)
     {
@@ -36,6 +39,12 @@ public sealed class JsonBatch : IDisposable
         foreach (var document in _documents)
         {
             document.Dispose();
+        }
+
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
         }
     }
 
@@ -58,31 +67,62 @@ public sealed class JsonBatch : IDisposable
             sizeFeature.MaxRequestBodySize = null;
         }
 
-        var buffer = new ArrayBufferWriter<byte>(request.ContentLength is > 0 and <= int.MaxValue ? (int)request.ContentLength.Value : 64 * 1024);
-        while (true)
+        // One byte more than announced, so the read that sees the end needs no bigger buffer.
+        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is > 0 and < int.MaxValue ? (int)request.ContentLength.Value + 1 : 64 * 1024);
+        var written = 0;
+        try
         {
-            var memory = buffer.GetMemory(64 * 1024);
-            var read = await request.Body.ReadAsync(memory, cancellationToken);
-            if (read == 0)
+            while (true)
             {
-                break;
+                if (written == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, written).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await request.Body.ReadAsync(buffer.AsMemory(written), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                written += read;
+                if (written > limits.MaxBytes)
+                {
+                    return Fail(TooLarge(limits));
+                }
             }
 
-            buffer.Advance(read);
-            if (buffer.WrittenCount > limits.MaxBytes)
+            var body = buffer.AsMemory(0, written);
+            if (written == 0 || body.Span.Trim(" \t\r\n"u8).IsEmpty)
             {
-                return (null, TooLarge(limits));
+                return Fail(Problems.BadRequest("The request body is empty: send one event object, a JSON array of events, or NDJSON.", "body"));
             }
-        }
 
-        if (buffer.WrittenCount == 0 || buffer.WrittenSpan.Trim(" \t\r\n"u8).IsEmpty)
+            var isNdjson = request.ContentType?.StartsWith("application/x-ndjson", StringComparison.OrdinalIgnoreCase) == true
+                           || request.ContentType?.StartsWith("application/jsonl", StringComparison.OrdinalIgnoreCase) == true;
+            var (batch, problem) = isNdjson ? ReadLines(body, limits) : ReadDocument(body, limits);
+            if (batch is null)
+            {
+                return Fail(problem);
+            }
+
+            batch._buffer = buffer;
+            return (batch, null);
+        }
+        catch
         {
-            return (null, Problems.BadRequest("The request body is empty: send one event object, a JSON array of events, or NDJSON.", "body"));
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
         }
 
-        var isNdjson = request.ContentType?.StartsWith("application/x-ndjson", StringComparison.OrdinalIgnoreCase) == true
-                       || request.ContentType?.StartsWith("application/jsonl", StringComparison.OrdinalIgnoreCase) == true;
-        return isNdjson ? ReadLines(buffer.WrittenMemory, limits) : ReadDocument(buffer.WrittenMemory, limits);
+        (JsonBatch?, IResult?) Fail(IResult? problem)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return (null, problem);
+        }
     }
 
     private static (JsonBatch?, IResult?) ReadDocument(ReadOnlyMemory<byte> body, BatchLimits limits)
