@@ -2,7 +2,6 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Npgsql;
 
@@ -31,8 +30,9 @@ internal sealed class AuditEventView
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Actor { get; init; }
 
+    /// <summary>Every other field, written at the top level.</summary>
     [JsonExtensionData]
-    public JsonObject? Details { get; init; }
+    public Dictionary<string, JsonElement>? Details { get; init; }
 }
 
 /// <summary>The position of an event in (ts, event_id) order: what keyset pagination continues from.</summary>
@@ -56,7 +56,7 @@ internal sealed class AuditEventRow
         Action = Action,
         Status = Status,
         Actor = Actor,
-        Details = JsonNode.Parse(Details) as JsonObject is { Count: > 0 } details ? details : null,
+        Details = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(Details) is { Count: > 0 } details ? details : null,
     };
 }
 
