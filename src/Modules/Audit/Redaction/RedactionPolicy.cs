@@ -19,11 +19,25 @@ internal sealed class RedactionPolicy
     private const int MaxFieldNameLength = 128;
     private readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> _fields;
 
+    /// <summary>
+    /// All patterns as one alternation, so a string that matches none (nearly all) is scanned once rather than
+    /// once per pattern; null when there are no patterns or the union would exceed the automaton size limit.
+    /// </summary>
+    private readonly Regex? _anyPattern;
+
     public RedactionPolicy(IEnumerable<string> redactedFields, IReadOnlyList<TenantPattern> patterns)
     {
         var fields = redactedFields.Select(NormalizeFieldName).Where(f => f.Length > 0).ToFrozenSet(StringComparer.Ordinal);
         _fields = fields.GetAlternateLookup<ReadOnlySpan<char>>();
         Patterns = patterns;
+        if (patterns.Count > 1)
+        {
+            PatternCompiler.TryCompile(string.Join('|', patterns.Select(p => $"(?:{p.Pattern})")), patterns[0].Regex.MatchTimeout, out _anyPattern, out _);
+        }
+        else if (patterns.Count == 1)
+        {
+            _anyPattern = patterns[0].Regex;
+        }
     }
 
     public IReadOnlyList<TenantPattern> Patterns { get; }
@@ -47,22 +61,27 @@ internal sealed class RedactionPolicy
     /// <summary>Whether any tenant pattern matches (a pattern that runs out of time counts as a match: fail closed).</summary>
     public bool AnyPatternMatches(ReadOnlySpan<char> text)
     {
-        foreach (var pattern in Patterns)
+        try
         {
-            try
+            if (_anyPattern is not null)
+            {
+                return _anyPattern.IsMatch(text);
+            }
+
+            foreach (var pattern in Patterns)
             {
                 if (pattern.Regex.IsMatch(text))
                 {
                     return true;
                 }
             }
-            catch (RegexMatchTimeoutException)
-            {
-                return true;
-            }
-        }
 
-        return false;
+            return false;
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return true;
+        }
     }
 
     public static string NormalizeFieldName(string name)

@@ -46,6 +46,11 @@ internal sealed partial class Redactor(IRedactionPolicies policies, ILogger<Reda
             text = BuiltInRedaction.Redact(text, scan);
         }
 
+        if (policy.Patterns.Count == 0 || !policy.AnyPatternMatches(text))
+        {
+            return text;
+        }
+
         foreach (var pattern in policy.Patterns)
         {
             try
@@ -216,7 +221,7 @@ internal sealed partial class Redactor(IRedactionPolicies policies, ILogger<Reda
     private string? RedactSpan(ReadOnlySpan<char> text, RedactionPolicy policy)
     {
         var scan = BuiltInRedaction.Inspect(text);
-        if (!scan.Any && !policy.AnyPatternMatches(text))
+        if (!scan.Any && (policy.Patterns.Count == 0 || !policy.AnyPatternMatches(text)))
         {
             return null;
         }
