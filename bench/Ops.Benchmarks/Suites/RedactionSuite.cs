@@ -112,7 +112,7 @@ public sealed class RedactionSuite : IBenchSuite
     {
         try
         {
-            return $"{Time(action).TotalMilliseconds:N2} ms";
+            return $"{Time(action).TotalMilliseconds:N3} ms";
         }
         catch (RegexMatchTimeoutException)
         {
