@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the solution: the one command the README and CI use.
 # Installs what the tests need from the system's package manager when it is missing and we are root
-# (PostgreSQL server binaries); otherwise says exactly what to install.
+# (PostgreSQL server binaries, Chromium, Node.js/npm); otherwise says exactly what to install.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -20,6 +20,10 @@ install_packages() {
   fi
 }
 
-have_postgres || install_packages postgresql
+missing=()
+have_postgres || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)   # browser tests drive Debian's Chromium, never a downloaded one
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)   # the dashboard is built with npm
+[ ${#missing[@]} -eq 0 ] || install_packages "${missing[@]}"
 
 exec dotnet test Ops.sln "$@"

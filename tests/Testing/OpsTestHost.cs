@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Xunit;
@@ -31,10 +32,25 @@ public class OpsTestHost : IAsyncLifetime
 
     protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
+    /// <summary>True to serve over Kestrel on a loopback port (for a real browser) instead of the in-memory test server.</summary>
+    protected virtual bool UseRealServer => false;
+
+    /// <summary>The loopback address of the real server when <see cref="UseRealServer"/> is on.</summary>
+    public Uri? ServerAddress { get; private set; }
+
     public virtual async Task InitializeAsync()
     {
         ConnectionString = await TestPostgres.CreateDatabaseAsync();
         _factory = new OpsApiFactory(ConnectionString, Time, Settings);
+        if (UseRealServer)
+        {
+            _factory.UseKestrel(0);
+            _factory.StartServer();
+            var addresses = _factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+                .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses;
+            ServerAddress = new Uri(addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal));
+        }
+
         Platform = CreateClient(TestKeys.Bootstrap);
     }
 

@@ -46,6 +46,8 @@ internal static class OpsHost
             StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
+        app.UseRequestBodyLimit();
+        app.UseDashboard();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseFastEndpoints(c =>
