@@ -97,7 +97,7 @@ internal sealed partial class Redactor(IRedactionPolicies policies, ILogger<Reda
                 var inner = raw[1..^1];
                 var redacted = inner.Contains((byte)'\\')
                     ? RedactText(element.GetString()!, policy)
-                    : RedactUtf8(inner, policy);
+                    : RedactUtf8(inner, policy, out _);
                 if (redacted is null)
                 {
                     writer.WriteStringValue(inner);
@@ -155,36 +155,22 @@ internal sealed partial class Redactor(IRedactionPolicies policies, ILogger<Reda
         if (raw.Contains((byte)'\\'))
         {
             var name = property.Name;
-            var redactedName = RedactText(name, policy);
-            writer.WritePropertyName(ReferenceEquals(redactedName, name) ? name : Unique(redactedName, ref renamed));
+            var redactedEscaped = RedactText(name, policy);
+            writer.WritePropertyName(ReferenceEquals(redactedEscaped, name) ? name : Unique(redactedEscaped, ref renamed));
             return policy.IsRedactedField(name);
         }
 
-        char[]? rented = null;
-        var chars = raw.Length <= StackBufferChars ? stackalloc char[StackBufferChars] : (rented = ArrayPool<char>.Shared.Rent(raw.Length));
-        try
+        var redactedName = RedactUtf8(raw, policy, out var alwaysRedacted, isName: true);
+        if (redactedName is null)
         {
-            var text = chars[..Encoding.UTF8.GetChars(raw, chars)];
-            var alwaysRedacted = policy.IsRedactedField(text);
-            var redactedName = RedactSpan(text, policy);
-            if (redactedName is null)
-            {
-                writer.WritePropertyName(raw);
-            }
-            else
-            {
-                writer.WritePropertyName(Unique(redactedName, ref renamed));
-            }
+            writer.WritePropertyName(raw);
+        }
+        else
+        {
+            writer.WritePropertyName(Unique(redactedName, ref renamed));
+        }
 
-            return alwaysRedacted;
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<char>.Shared.Return(rented);
-            }
-        }
+        return alwaysRedacted;
     }
 
     /// <summary>Two names redacted to the same marker must not collide (Postgres keeps only the last duplicate key).</summary>
@@ -200,14 +186,19 @@ internal sealed partial class Redactor(IRedactionPolicies policies, ILogger<Reda
         return unique;
     }
 
-    /// <summary>Returns null when the text needs no change, so the caller copies the original bytes.</summary>
-    private string? RedactUtf8(ReadOnlySpan<byte> utf8, RedactionPolicy policy)
+    /// <summary>
+    /// Decodes without allocating (stack or pooled buffer) and returns null when the text needs no change, so the
+    /// caller copies the original bytes. For a property name, also says whether its value is always redacted.
+    /// </summary>
+    private string? RedactUtf8(ReadOnlySpan<byte> utf8, RedactionPolicy policy, out bool alwaysRedacted, bool isName = false)
     {
         char[]? rented = null;
         var chars = utf8.Length <= StackBufferChars ? stackalloc char[StackBufferChars] : (rented = ArrayPool<char>.Shared.Rent(utf8.Length));
         try
         {
-            return RedactSpan(chars[..Encoding.UTF8.GetChars(utf8, chars)], policy);
+            var text = chars[..Encoding.UTF8.GetChars(utf8, chars)];
+            alwaysRedacted = isName && policy.IsRedactedField(text);
+            return RedactSpan(text, policy);
         }
         finally
         {

@@ -10,27 +10,6 @@ using Ops.Modules.Shared.Security;
 
 namespace Ops.Modules.Audit.Features.AuditSettings;
 
-internal sealed record RedactionPatternDto(string Name, string Pattern);
-
-internal sealed record AuditSettingsResponse(
-    int RetentionDays,
-    bool RetentionIsDefault,
-    IReadOnlyList<RedactionPatternDto> RedactionPatterns,
-    IReadOnlyList<string> RedactedFields,
-    IReadOnlyList<string> OperatorRedactedFields,
-    DateTimeOffset? UpdatedAt,
-    string? UpdatedBy)
-{
-    public static AuditSettingsResponse From(TenantAuditSettings settings, AuditOptions options) => new(
-        settings.RetentionDays ?? options.Retention.DefaultDays,
-        settings.RetentionDays is null,
-        settings.RedactionPatterns.Select(p => new RedactionPatternDto(p.Name, p.Pattern)).ToList(),
-        settings.RedactedFields,
-        AuditRedactionOptions.BuiltInFields.Concat(options.Redaction.AlwaysRedactedFields).ToList(),
-        settings.UpdatedAt,
-        settings.UpdatedBy);
-}
-
 internal sealed class UpdateAuditSettingsRequest
 {
     /// <summary>Days events are kept (1–3650). Omit to keep the current value.</summary>
@@ -41,20 +20,6 @@ internal sealed class UpdateAuditSettingsRequest
 
     /// <summary>Field names whose values are always redacted, at any depth (case and separators ignored). Replaces the list; omit to keep it.</summary>
     public IReadOnlyList<string>? RedactedFields { get; init; }
-}
-
-/// <summary>The tenant's audit settings: retention and what is redacted on top of the built-in detectors.</summary>
-internal sealed class GetAuditSettingsEndpoint(AuditSettingsStore settings, IOptions<AuditOptions> options) : EndpointWithoutRequest<AuditSettingsResponse>
-{
-    public override void Configure()
-    {
-        Get("/v1/settings/audit");
-        Roles(Ops.Modules.Shared.Security.Roles.Read);
-        Summary(s => s.Summary = "Get the audit settings (retention, redaction)");
-    }
-
-    public override Task HandleAsync(CancellationToken ct) =>
-        Send.OkAsync(AuditSettingsResponse.From(settings.Get(HttpContext.GetCaller().TenantId), options.Value), ct);
 }
 
 /// <summary>
