@@ -67,4 +67,17 @@ public sealed class ConcurrencyTests(OpsTestHost host) : IClassFixture<OpsTestHo
         exported.ToHashSet().SetEquals(expected).ShouldBeTrue();
         readerPages.ShouldBeGreaterThan(0);
     }
+
+    [Fact]
+    public async Task Concurrent_first_writes_to_days_without_a_partition_all_succeed()
+    {
+        var tenant = await host.CreateTenantAsync();
+        var now = host.Time.GetUtcNow();
+        // Days 40–45 back have no partition yet; eight requests race to create each of them.
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(() => tenant.Ingest.IngestAsync(
+            Enumerable.Range(40, 6).Select(day => AuditClient.Event($"p{w}-{day}", now.AddDays(-day), action: "partition.race")).ToArray()))));
+
+        results.Sum(r => r["accepted"]!.GetValue<int>()).ShouldBe(48);
+        (await tenant.Read.ListAllAsync("action=partition.race")).Count.ShouldBe(48);
+    }
 }
