@@ -103,7 +103,7 @@ public sealed class AuditExportSuite : IBenchSuite
         await connection.OpenAsync(cancellationToken);
         var watch = Stopwatch.StartNew();
         using var reader = await connection.BeginTextExportAsync(
-            "COPY (SELECT ts, action, user_id, request_id, status, actor, details FROM audit.events WHERE tenant_id = 'bench' ORDER BY ts, event_id) TO STDOUT",
+            "COPY (SELECT ts, action, user_id, request_id, status, actor, details FROM audit.events WHERE tenant_id = 'bench' AND action = 'chat.reply' ORDER BY ts, event_id) TO STDOUT",
             cancellationToken);
         var buffer = new char[64 * 1024];
         long chars = 0;
@@ -134,7 +134,7 @@ public sealed class AuditExportSuite : IBenchSuite
         }, CancellationToken.None);
 
         var watch = Stopwatch.StartNew();
-        using var response = await client.GetAsync($"/v1/audit/export?format={format}", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        using var response = await client.GetAsync($"/v1/audit/export?format={format}&action=chat.reply", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         response.EnsureSuccessStatusCode();
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         var buffer = new byte[64 * 1024];
