@@ -170,4 +170,18 @@ public sealed class IngestTests(OpsTestHost host) : IClassFixture<OpsTestHost>
         details["context"]!["password"]!.GetValue<string>().ShouldBe("[redacted]");
         details["headers"]!["Authorization"]!.GetValue<string>().ShouldBe("[redacted]");
     }
+
+    [Fact]
+    public async Task Stored_events_cannot_be_rewritten_even_in_sql()
+    {
+        var tenant = await host.CreateTenantAsync();
+        await tenant.Ingest.IngestAsync(AuditClient.Event("u1", host.Time.GetUtcNow()));
+        (await tenant.Ingest.PostAsync("/v1/audit/events/u1", null)).StatusCode.ShouldBe(HttpStatusCode.NotFound, "there is no update route");
+
+        await using var connection = new NpgsqlConnection(host.ConnectionString);
+        var update = await Should.ThrowAsync<PostgresException>(() => connection.ExecuteAsync(
+            "UPDATE audit.events SET status = 'tampered' WHERE tenant_id = @tenant", new { tenant = tenant.Id }));
+        update.MessageText.ShouldContain("append-only");
+        (await tenant.Read.ListAllAsync("request_id=u1")).Single()["status"]!.GetValue<string>().ShouldBe("ok");
+    }
 }
