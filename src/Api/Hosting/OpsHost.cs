@@ -1,6 +1,7 @@
 using FastEndpoints;
 using Microsoft.AspNetCore.Http.Json;
 using Ops.Api.Hosting.OpenApi;
+using Ops.Modules.KillSwitch;
 using Ops.Modules.Shared.Json;
 using Ops.Modules.Shared.Modules;
 using Scalar.AspNetCore;
@@ -50,6 +51,8 @@ internal static class OpsHost
         app.UseDashboard();
         app.UseAuthentication();
         app.UseAuthorization();
+        // Rejects killed callers of endpoints marked [EnforceKillSwitch]; does nothing for any other route.
+        app.UseKillSwitchEnforcement();
         app.UseFastEndpoints(c =>
         {
             OpsJson.Configure(c.Serializer.Options);

@@ -46,14 +46,28 @@ internal sealed class ApiKeyStore : IDisposable
             return cached.Key;
         }
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        var key = await connection.QuerySingleOrDefaultAsync<StoredApiKey>(new CommandDefinition(
-            """
-            SELECT tenant_id, key_id, name, prefix, secret_hash, roles, is_platform_admin, expires_at, revoked_at
-            FROM identity.api_keys WHERE prefix = @prefix
-            """,
-            new { prefix },
-            cancellationToken: cancellationToken));
+        StoredApiKey? key;
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+            key = await connection.QuerySingleOrDefaultAsync<StoredApiKey>(new CommandDefinition(
+                """
+                SELECT tenant_id, key_id, name, prefix, secret_hash, roles, is_platform_admin, expires_at, revoked_at
+                FROM identity.api_keys WHERE prefix = @prefix
+                """,
+                new { prefix },
+                cancellationToken: cancellationToken));
+        }
+        catch (NpgsqlException) when (cached.Key is not null)
+        {
+            // The database is unreachable: keep authenticating keys this instance already knows, so agents can
+            // still ask the kill switch (which keeps applying its last known flags) during an outage. A revocation
+            // cannot be written meanwhile either. Re-armed for a TTL so only one request per key per TTL waits on
+            // the database.
+            _cache[prefix] = (cached.Key, _time.GetTimestamp());
+            return cached.Key;
+        }
+
         if (key is not null)
         {
             _cache[prefix] = (key, _time.GetTimestamp());
