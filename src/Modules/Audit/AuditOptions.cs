@@ -111,9 +111,9 @@ internal sealed class AuditRedactionOptions
     public TimeSpan PatternTimeout => TimeSpan.FromMilliseconds(PatternTimeoutMilliseconds);
 
     /// <summary>Always redacted, for every tenant: names that hold credentials or personal data by definition.</summary>
-    public static readonly IReadOnlyList<string> BuiltInFields =
+    public static readonly IReadOnlyList<string> BuiltInFields = Array.AsReadOnly(
     [
         "password", "passwd", "secret", "client_secret", "token", "access_token", "refresh_token", "id_token",
         "api_key", "authorization", "cookie", "set_cookie", "private_key", "credit_card", "card_number", "cvv", "cvc", "ssn",
-    ];
+    ]);
 }
