@@ -8,7 +8,6 @@ using Dapper;
 using Npgsql;
 using NpgsqlTypes;
 using Ops.Benchmarks.Infrastructure;
-using Ops.Modules.Audit.Redaction;
 using Ops.Modules.Usage.Ingestion;
 using Ops.Modules.Usage.Pricing;
 
@@ -139,7 +138,7 @@ public sealed class UsageIngestSuite : IBenchSuite
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         var snapshot = await new PricingCatalog(dataSource).GetCurrentAsync(CancellationToken.None);
-        var context = new EventReadContext(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5), 8 * 1024, "baseline", new Redactor());
+        var context = new EventReadContext(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5), 8 * 1024, "baseline", BuiltInRedactionPolicies.CreateRedactor());
         var rows = new List<UsageEvent>(count);
         var buffer = new byte[templates.MaxBodyBytes];
         var errors = new List<FieldError>();

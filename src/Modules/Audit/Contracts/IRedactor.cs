@@ -12,6 +12,10 @@ public interface IRedactor
 {
     string RedactText(string text, string tenantId);
 
-    /// <summary>Redacts every string at any depth, property names included; returns a new node.</summary>
+    /// <summary>
+    /// Redacts every string at any depth, property names included; values of always-redacted fields become
+    /// <c>[redacted]</c> whatever their type, and integers that are a CPF, CNPJ, phone or card number become the
+    /// string marker. Returns a new node; the input is not changed.
+    /// </summary>
     JsonNode? Redact(JsonNode? node, string tenantId);
 }
