@@ -25,6 +25,8 @@ public static class AuditModule
 
         builder.Services.AddSingleton<AuditSettingsStore>();
         builder.Services.AddSingleton<IRedactionPolicies>(sp => sp.GetRequiredService<AuditSettingsStore>());
+        builder.Services.AddSingleton<Pseudonymizer>();
+        builder.Services.AddSingleton<IModuleInitializer, PseudonymKeyInitializer>();
         builder.Services.AddSingleton<Redactor>();
         builder.Services.AddSingleton<IRedactor>(sp => sp.GetRequiredService<Redactor>());
         builder.Services.AddSingleton<AuditWriter>();

@@ -110,6 +110,13 @@ internal sealed class AuditRedactionOptions
 
     public TimeSpan PatternTimeout => TimeSpan.FromMilliseconds(PatternTimeoutMilliseconds);
 
+    /// <summary>
+    /// Base64 key (32+ bytes) for the pseudonyms of identifiers (user_id, request_id) that contain personal data.
+    /// Unset: a key is generated at first start and kept in the audit schema. Set it from a secret store to keep
+    /// the key out of the database; changing it changes future pseudonyms.
+    /// </summary>
+    public string? PseudonymKey { get; set; }
+
     /// <summary>Always redacted, for every tenant: names that hold credentials or personal data by definition.</summary>
     public static readonly IReadOnlyList<string> BuiltInFields = Array.AsReadOnly(
     [

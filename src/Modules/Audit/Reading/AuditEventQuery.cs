@@ -75,22 +75,27 @@ internal sealed class AuditEventQuery
 
     public string? Action { get; init; }
 
-    public string? UserId { get; init; }
-
-    public string? RequestId { get; init; }
-
     public string? Status { get; init; }
 
-    public static AuditEventQuery For(AuditEventFilter filter, string tenantId, DateTimeOffset retentionCutoff, DateTimeOffset? defaultTo = null) => new()
+    /// <summary>The values an identifier filter matches: as given (a clean id, or a pseudonym copied from a listing) and as it would have been stored.</summary>
+    public IReadOnlyList<string>? UserIds { get; init; }
+
+    public IReadOnlyList<string>? RequestIds { get; init; }
+
+    /// <param name="asStored">How the writer stores an identifier column (personal data becomes a keyed pseudonym).</param>
+    public static AuditEventQuery For(AuditEventFilter filter, string tenantId, DateTimeOffset retentionCutoff, Func<string, string, string?> asStored, DateTimeOffset? defaultTo = null) => new()
     {
         TenantId = tenantId,
         From = filter.From is { } from && from > retentionCutoff ? from : retentionCutoff,
         To = filter.To ?? defaultTo,
         Action = filter.Action,
-        UserId = filter.UserId,
-        RequestId = filter.RequestId,
+        UserIds = Candidates("user_id", filter.UserId, asStored),
+        RequestIds = Candidates("request_id", filter.RequestId, asStored),
         Status = filter.Status,
     };
+
+    private static string[]? Candidates(string column, string? value, Func<string, string, string?> asStored) =>
+        value is null ? null : new[] { value, asStored(column, value) ?? value }.Distinct(StringComparer.Ordinal).ToArray();
 
     /// <summary>Identifies the filters (not the retention clamp), so a cursor is only accepted with the filters it was made for.</summary>
     public static string Fingerprint(AuditEventFilter filter, string tenantId)
@@ -126,8 +131,8 @@ internal sealed class AuditEventQuery
             }
         }
 
-        AddEquals(sql, command, "user_id", UserId);
-        AddEquals(sql, command, "request_id", RequestId);
+        AddAny(sql, command, "user_id", UserIds);
+        AddAny(sql, command, "request_id", RequestIds);
         AddEquals(sql, command, "status", Status);
         if (after is { } key)
         {
@@ -172,6 +177,17 @@ internal sealed class AuditEventQuery
 
         sql.Append(" AND ").Append(column).Append(" = @").Append(column);
         command.Parameters.AddWithValue(column, value);
+    }
+
+    private static void AddAny(StringBuilder sql, NpgsqlCommand command, string column, IReadOnlyList<string>? values)
+    {
+        if (values is null)
+        {
+            return;
+        }
+
+        sql.Append(" AND ").Append(column).Append(" = ANY(@").Append(column).Append(')');
+        command.Parameters.AddWithValue(column, values.ToArray());
     }
 
     private static string EscapeLike(string value) =>

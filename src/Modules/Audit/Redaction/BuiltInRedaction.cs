@@ -62,26 +62,27 @@ internal static partial class BuiltInRedaction
     /// <summary>Returns <paramref name="text"/> itself when nothing is found (no allocation).</summary>
     public static string Redact(string text) => Redact(text, Inspect(text));
 
-    public static string Redact(string text, Scan scan)
+    /// <param name="decorate">Rewrites each marker from the text it replaces (identifiers get keyed pseudonyms); null keeps plain markers.</param>
+    public static string Redact(string text, Scan scan, Func<string, ReadOnlySpan<char>, string>? decorate = null)
     {
         if (scan.Secrets)
         {
-            text = Replace(text, SecretCandidate(), ClassifySecret);
+            text = Replace(text, SecretCandidate(), ClassifySecret, decorate);
         }
 
         if (scan.Email)
         {
-            text = Replace(text, EmailCandidate(), static (_, _, length) => (length, Markers.Email));
+            text = Replace(text, EmailCandidate(), static (_, _, length) => (length, Markers.Email), decorate);
         }
 
         if (scan.Ipv6)
         {
-            text = RedactIpv6(text);
+            text = RedactIpv6(text, decorate);
         }
 
         if (scan.Numeric)
         {
-            text = Replace(text, NumericCandidate(), ClassifyNumeric);
+            text = Replace(text, NumericCandidate(), ClassifyNumeric, decorate);
         }
 
         return text;
@@ -120,7 +121,7 @@ internal static partial class BuiltInRedaction
     /// <summary>Decides, for one candidate match, how many of its characters to replace (0 = keep it) and with what.</summary>
     private delegate (int Length, string Marker) Classifier(string text, int index, int length);
 
-    private static string Replace(string text, Regex candidates, Classifier classify)
+    private static string Replace(string text, Regex candidates, Classifier classify, Func<string, ReadOnlySpan<char>, string>? decorate)
     {
         StringBuilder? output = null;
         var copied = 0;
@@ -133,7 +134,7 @@ internal static partial class BuiltInRedaction
             }
 
             output ??= new StringBuilder(text.Length);
-            output.Append(text, copied, match.Index - copied).Append(marker);
+            output.Append(text, copied, match.Index - copied).Append(decorate is null ? marker : decorate(marker, text.AsSpan(match.Index, length)));
             copied = match.Index + length;
         }
 
@@ -333,7 +334,7 @@ internal static partial class BuiltInRedaction
     /// IPv6 address with at least two groups and a digit (so <c>14:23:11</c>, MAC addresses, <c>std::vector</c>
     /// and <c>dead::beef</c> stay). Linear: each character is visited a bounded number of times.
     /// </summary>
-    private static string RedactIpv6(string text)
+    private static string RedactIpv6(string text, Func<string, ReadOnlySpan<char>, string>? decorate)
     {
         StringBuilder? output = null;
         var copied = 0;
@@ -370,7 +371,7 @@ internal static partial class BuiltInRedaction
             if (alone && IsIpv6(text.AsSpan(start, trimmedEnd - start)))
             {
                 output ??= new StringBuilder(text.Length);
-                output.Append(text, copied, start - copied).Append(Markers.Ip);
+                output.Append(text, copied, start - copied).Append(decorate is null ? Markers.Ip : decorate(Markers.Ip, text.AsSpan(start, trimmedEnd - start)));
                 copied = trimmedEnd;
             }
 

@@ -23,8 +23,11 @@ internal interface IRedactionPolicies
 /// from a <see cref="JsonElement"/> into a <see cref="Utf8JsonWriter"/> (ingestion: strings that need nothing are
 /// copied as bytes, never allocated).
 /// </summary>
-internal sealed partial class Redactor(IRedactionPolicies policies, ILogger<Redactor> logger) : IRedactor
+internal sealed partial class Redactor(IRedactionPolicies policies, ILogger<Redactor> logger, Pseudonymizer? pseudonymizer = null) : IRedactor
 {
+    // Tests and benches that build a redactor by hand get a throwaway key; the host injects the deployment's.
+    private readonly Pseudonymizer _pseudonymizer = pseudonymizer ?? new Pseudonymizer();
+
     /// <summary>Deeper than any document the JSON parser accepts; an in-process node nested deeper is redacted whole.</summary>
     private const int MaxDepth = 128;
 
@@ -142,6 +145,46 @@ internal sealed partial class Redactor(IRedactionPolicies policies, ILogger<Reda
         {
             WriteRedacted(property.Value, writer, policy);
         }
+    }
+
+    /// <summary>
+    /// An identifier column (user_id, request_id): personal data in it becomes a keyed pseudonym (<c>[email:&lt;tag&gt;]</c>)
+    /// rather than a bare marker, so distinct identifiers stay distinct (the idempotency key and per-user queries
+    /// depend on it); a field the tenant always redacts becomes <c>[redacted:&lt;tag&gt;]</c>.
+    /// </summary>
+    internal string? RedactIdentifier(string name, string? value, RedactionPolicy policy)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return value;
+        }
+
+        if (policy.IsRedactedField(name))
+        {
+            return _pseudonymizer.Decorate(Markers.Redacted, value);
+        }
+
+        var scan = BuiltInRedaction.Inspect(value);
+        var text = scan.Any ? BuiltInRedaction.Redact(value, scan, _pseudonymizer.Decorate) : value;
+        if (policy.Patterns.Count == 0 || !policy.AnyPatternMatches(text))
+        {
+            return text;
+        }
+
+        foreach (var pattern in policy.Patterns)
+        {
+            try
+            {
+                text = pattern.Regex.Replace(text, match => _pseudonymizer.Decorate(pattern.Marker, match.ValueSpan));
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                LogPatternTimeout(logger, pattern.Name, text.Length);
+                return _pseudonymizer.Decorate(Markers.Redacted, value);
+            }
+        }
+
+        return text;
     }
 
     /// <summary>A top-level text column (user_id, status, …): redacted whole if the tenant always redacts that field, else like any string.</summary>

@@ -88,8 +88,8 @@ internal sealed class AuditWriter : IAuditWriter, IDisposable
             auditEvent.TenantId,
             auditEvent.Timestamp,
             _redactor.RedactText(auditEvent.Action, policy),
-            _redactor.RedactColumn("user_id", auditEvent.UserId, policy),
-            auditEvent.RequestId is null ? null : _redactor.RedactText(auditEvent.RequestId, policy),
+            _redactor.RedactIdentifier("user_id", auditEvent.UserId, policy),
+            _redactor.RedactIdentifier("request_id", auditEvent.RequestId, policy),
             _redactor.RedactColumn("status", auditEvent.Status, policy),
             auditEvent.Actor is null ? null : _redactor.RedactText(auditEvent.Actor, policy),
             details?.ToJsonString(OpsJson.Options) ?? "{}");

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Ops.Modules.Audit.Contracts;
 using Ops.Modules.Audit.Reading;
+using Ops.Modules.Audit.Redaction;
 using Ops.Modules.Audit.Settings;
 using Ops.Modules.Shared.Security;
 
@@ -36,6 +37,7 @@ internal sealed class ExportEventsEndpoint(
     NpgsqlDataSource dataSource,
     IAuditWriter audit,
     AuditSettingsStore settings,
+    Redactor redactor,
     IOptions<AuditOptions> options,
     TimeProvider time) : Endpoint<ExportEventsRequest>
 {
@@ -60,7 +62,9 @@ internal sealed class ExportEventsEndpoint(
     {
         var caller = HttpContext.GetCaller();
         var now = time.GetUtcNow();
-        var query = AuditEventQuery.For(req, caller.TenantId, settings.RetentionCutoff(caller.TenantId, now), defaultTo: now + options.Value.MaxFutureSkew);
+        var policy = redactor.PolicyFor(caller.TenantId);
+        var query = AuditEventQuery.For(
+            req, caller.TenantId, settings.RetentionCutoff(caller.TenantId, now), (column, value) => redactor.RedactIdentifier(column, value, policy), defaultTo: now + options.Value.MaxFutureSkew);
         IExportFormat format = req.Format == "csv" ? new CsvFormat() : new NdjsonFormat();
 
         // Recorded before the first byte goes out: an interrupted download is still a download.

@@ -152,8 +152,8 @@ internal sealed partial class EventParser
             _tenantId,
             ts ?? _now,
             _redactor.RedactText(action!, _policy),
-            _redactor.RedactColumn("user_id", userId, _policy),
-            _redactor.RedactText(requestId!, _policy),
+            _redactor.RedactIdentifier("user_id", userId, _policy),
+            _redactor.RedactIdentifier("request_id", requestId, _policy)!,
             _redactor.RedactColumn("status", status, _policy),
             Actor: null,
             System.Text.Encoding.UTF8.GetString(_buffer.WrittenSpan));

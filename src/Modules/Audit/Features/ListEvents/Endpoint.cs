@@ -3,6 +3,7 @@ using FluentValidation;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Ops.Modules.Audit.Reading;
+using Ops.Modules.Audit.Redaction;
 using Ops.Modules.Audit.Settings;
 using Ops.Modules.Shared.Security;
 
@@ -32,7 +33,7 @@ internal sealed class ListEventsValidator : Validator<ListEventsRequest>
 /// The caller's tenant's events, newest first, in pages. Keyset pagination on (ts, event_id): a page never
 /// repeats or skips an event because others were written meanwhile.
 /// </summary>
-internal sealed class ListEventsEndpoint(NpgsqlDataSource dataSource, AuditSettingsStore settings, IOptions<AuditOptions> options, TimeProvider time)
+internal sealed class ListEventsEndpoint(NpgsqlDataSource dataSource, AuditSettingsStore settings, Redactor redactor, IOptions<AuditOptions> options, TimeProvider time)
     : Endpoint<ListEventsRequest, ListEventsResponse>
 {
     public override void Configure()
@@ -68,7 +69,8 @@ internal sealed class ListEventsEndpoint(NpgsqlDataSource dataSource, AuditSetti
             after = key;
         }
 
-        var query = AuditEventQuery.For(req, caller.TenantId, settings.RetentionCutoff(caller.TenantId, time.GetUtcNow()));
+        var policy = redactor.PolicyFor(caller.TenantId);
+        var query = AuditEventQuery.For(req, caller.TenantId, settings.RetentionCutoff(caller.TenantId, time.GetUtcNow()), (column, value) => redactor.RedactIdentifier(column, value, policy));
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var rows = await query.ReadAsync(connection, newestFirst: true, after, limit + 1, ct);
         string? next = null;
