@@ -224,11 +224,14 @@ public sealed class UsageIngestSuite : IBenchSuite
     }
 
     /// <summary>Creates the tenant and an ingest key for it through the admin API.</summary>
-    internal static async Task<string> CreateIngestKeyAsync(ApiServer server, string tenantId)
+    internal static Task<string> CreateIngestKeyAsync(ApiServer server, string tenantId) => CreateTenantKeyAsync(server, tenantId, "ingest");
+
+    /// <summary>Creates the tenant and an API key of it with <paramref name="role"/>; returns the key.</summary>
+    internal static async Task<string> CreateTenantKeyAsync(ApiServer server, string tenantId, string role)
     {
         using var admin = server.CreateClient(ApiServer.AdminKey);
         (await admin.PostAsJsonAsync("/v1/admin/tenants", new { id = tenantId, name = tenantId })).EnsureSuccessStatusCode();
-        var response = await admin.PostAsJsonAsync("/v1/admin/keys", new { tenant_id = tenantId, name = "load", roles = new[] { "ingest" } });
+        var response = await admin.PostAsJsonAsync("/v1/admin/keys", new { tenant_id = tenantId, name = "load", roles = new[] { role } });
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
     }
