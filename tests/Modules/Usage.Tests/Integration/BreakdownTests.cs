@@ -102,6 +102,21 @@ public sealed class BreakdownTests(OpsTestHost host) : IClassFixture<OpsTestHost
     }
 
     [Theory]
+    [InlineData("/v1/usage/by-agent", "llm_call_count")]
+    [InlineData("/v1/usage/by-provider", "requests")]
+    [InlineData("/v1/usage/by-channel", "message_count")]
+    [InlineData("/v1/usage/by-session", "requests")]
+    [InlineData("/v1/usage/by-user", "requests")]
+    [InlineData("/v1/usage/model-mix", "requests")]
+    [InlineData("/v1/usage/errors/by-action", "errors")]
+    public async Task Every_breakdown_shows_only_the_callers_tenant(string path, string count)
+    {
+        var others = await Items(path + "?period=30d", _other);
+        others.Sum(i => i![count]!.GetValue<long>()).ShouldBe(1L, "the other tenant's one call");
+        (await Items(path + "?period=30d")).Sum(i => i![count]!.GetValue<long>()).ShouldBeGreaterThan(0L, "while the caller sees its own");
+    }
+
+    [Theory]
     [InlineData("/v1/usage/by-agent")]
     [InlineData("/v1/usage/by-provider")]
     [InlineData("/v1/usage/by-channel")]
