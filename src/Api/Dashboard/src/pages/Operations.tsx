@@ -104,7 +104,7 @@ function HaltControl({ killall, onDone }: { killall: Flag | undefined; onDone: (
     <form class="halt" onSubmit={(e) => { e.preventDefault(); action.run(() => api.put('/v1/admin/flags/killall', { value: true, reason })); }}>
       <h3>Halt everything</h3>
       <p class="hint">Every agent of this tenant stops at its next check. Type HALT to confirm.</p>
-      <label for="halt-reason">Reason (shown to agents)</label>
+      <label for="halt-reason">Reason for halting (shown to agents)</label>
       <input id="halt-reason" required value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
       <label for="halt-confirm">Type HALT to confirm</label>
       <input id="halt-confirm" autocomplete="off" value={confirm} onInput={(e) => setConfirm((e.target as HTMLInputElement).value)} />
@@ -125,7 +125,7 @@ function ReadOnlyControl({ flag, onDone }: { flag: Flag | undefined; onDone: () 
     }}>
       <h3>Read-only mode</h3>
       <p>{on ? <><Badge tone="warning">On</Badge> {flag.reason} (by {flag.set_by})</> : <Badge tone="ok">Off</Badge>}</p>
-      <label for="ro-reason">Reason</label>
+      <label for="ro-reason">Reason for the read-only change</label>
       <input id="ro-reason" required value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
       <button type="submit" disabled={action.busy || !reason.trim()}>{on ? 'Turn read-only off' : 'Turn read-only on'}</button>
       {action.error && <ErrorNote error={action.error} />}
@@ -153,7 +153,7 @@ function BlockForm({ onDone }: { onDone: () => void }) {
         <div><label for="block-id">Id</label>
           <input id="block-id" required value={id} onInput={(e) => setId((e.target as HTMLInputElement).value)} /></div>
       </div>
-      <label for="block-reason">Reason (shown to agents)</label>
+      <label for="block-reason">Reason for the block (shown to agents)</label>
       <input id="block-reason" required value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
       <label for="block-expires">Expires (UTC, optional)</label>
       <input id="block-expires" type="datetime-local" value={expires} onInput={(e) => setExpires((e.target as HTMLInputElement).value)} />
@@ -358,7 +358,7 @@ function AuditPanel() {
               return (
                 <tr key={`${ts}/${action}/${request_id}`}>
                   <td>{utc(ts)}</td><td><code>{action}</code></td><td>{actor ?? user_id}</td><td>{status ?? '—'}</td>
-                  <td class="details">{JSON.stringify(rest)}</td>
+                  <td><div class="details" title={JSON.stringify(rest)}>{JSON.stringify(rest)}</div></td>
                 </tr>
               );
             })}</tbody>
