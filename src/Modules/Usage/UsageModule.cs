@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Ops.Modules.Shared.Modules;
 using Ops.Modules.Shared.Scheduling;
+using Ops.Modules.Usage.Budgets;
 using Ops.Modules.Usage.Contracts;
 using Ops.Modules.Usage.Ingestion;
 using Ops.Modules.Usage.Jobs;
@@ -25,6 +26,10 @@ public static class UsageModule
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RollupFolder>());
         builder.Services.AddSingleton<FeedbackRecorder>();
         builder.Services.AddSingleton<IUsageSpendReader, UsageSpendReader>();
+        builder.Services.AddSingleton<BudgetStore>();
+        builder.Services.AddSingleton<IUsageBudgets>(sp => sp.GetRequiredService<BudgetStore>());
+        builder.Services.AddSingleton<UsageCards>();
+        builder.Services.AddSingleton<IUsageSignals>(sp => sp.GetRequiredService<UsageCards>());
         builder.Services.AddSingleton<RawEventRetention>();
         builder.Services.AddTransient<RawEventRetentionJob>();
         builder.Services.AddSingleton<IModuleSchedule, UsageSchedule>();

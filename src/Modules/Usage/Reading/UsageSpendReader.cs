@@ -63,7 +63,7 @@ internal sealed class UsageSpendReader(NpgsqlDataSource dataSource) : IUsageSpen
         public decimal CostUsd { get; init; }
         public long Events { get; init; }
 
-        public SubjectSpend ToSpend() => new(Id, CostUsd / 1.000000000000000000000000000000000m, Events);
+        public SubjectSpend ToSpend() => new(Id, Money.Normalize(CostUsd), Events);
     }
 
     private sealed class UnpricedRow

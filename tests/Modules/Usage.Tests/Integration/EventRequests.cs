@@ -36,12 +36,15 @@ internal static class EventRequests
             ["ts"] = ts.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
             ["latency_ms"] = 1_200,
         };
-        if (fields is not null)
+        return fields is null ? e : e.With(fields);
+    }
+
+    /// <summary>Sets (or, with null values, clears) the fields of <paramref name="fields"/> on the event; returns it.</summary>
+    public static JsonObject With(this JsonObject e, object fields)
+    {
+        foreach (var (name, value) in System.Text.Json.JsonSerializer.SerializeToNode(fields)!.AsObject())
         {
-            foreach (var (name, value) in System.Text.Json.JsonSerializer.SerializeToNode(fields)!.AsObject())
-            {
-                e[name] = value?.DeepClone();
-            }
+            e[name] = value?.DeepClone();
         }
 
         return e;
