@@ -21,12 +21,28 @@ export function useLive(): Live {
   const [live, setLive] = useState<Live>({ status: 'connecting', tick: 0, stats: null, detail: null });
 
   useEffect(() => {
-    const abort = new AbortController();
+    const stop = new AbortController();
+    let connection = new AbortController();
     let lastId: string | null = null;
     let attempt = 0;
+    let opened = false;
+    const onOffline = () => {
+      setLive((l) => ({ ...l, status: 'down', detail: 'This device is offline.' }));
+      connection.abort();
+    };
+    addEventListener('offline', onOffline);
+
+    const online = () => new Promise<void>((resolve) => {
+      if (navigator.onLine || stop.signal.aborted) return resolve();
+      const done = () => { removeEventListener('online', done); stop.signal.removeEventListener('abort', done); resolve(); };
+      addEventListener('online', done);
+      stop.signal.addEventListener('abort', done);
+    });
 
     async function run() {
-      while (!abort.signal.aborted) {
+      while (!stop.signal.aborted) {
+        connection = new AbortController();
+        const signal = AbortSignal.any([stop.signal, connection.signal]);
         try {
           await readEventStream('/v1/usage/stream', lastId, (event) => {
             if (event.id) lastId = event.id;
@@ -36,17 +52,29 @@ export function useLive(): Live {
               try { stats = JSON.parse(event.data) as DashboardStats; } catch { stats = null; }
             }
             setLive((l) => ({ ...l, status: 'live', tick: l.tick + 1, stats: stats ?? l.stats, detail: null }));
-          }, () => { attempt = 0; setLive((l) => ({ ...l, status: 'live', detail: null })); }, abort.signal);
-          if (abort.signal.aborted) return;
+          }, () => {
+            // After a reconnect the pages reload what they show: events may have been missed while down.
+            const reconnect = opened;
+            opened = true;
+            attempt = 0;
+            setLive((l) => ({ ...l, status: 'live', detail: null, tick: reconnect ? l.tick + 1 : l.tick }));
+          }, signal);
+          if (stop.signal.aborted) return;
           setLive((l) => ({ ...l, status: 'down', detail: 'The live stream ended; reconnecting…' }));
         } catch (error) {
-          if (abort.signal.aborted) return;
+          if (stop.signal.aborted) return;
           if (error instanceof ApiError && (error.problem.status === 404 || error.problem.status === 405)) {
             setLive((l) => ({ ...l, status: 'unavailable', detail: 'This server has no live stream (GET /v1/usage/stream answered 404).' }));
             return;
           }
-          const detail = error instanceof ApiError ? `The live stream answered ${error.problem.status}; reconnecting…` : 'Connection lost; reconnecting…';
+          const detail = !navigator.onLine ? 'This device is offline.'
+            : error instanceof ApiError ? `The live stream answered ${error.problem.status}; reconnecting…` : 'Connection lost; reconnecting…';
           setLive((l) => ({ ...l, status: 'down', detail }));
+        }
+        if (!navigator.onLine) {
+          await online();
+          attempt = 0;
+          continue;
         }
         attempt++;
         await new Promise((resolve) => setTimeout(resolve, Math.min(15_000, 500 * 2 ** Math.min(attempt, 5))));
@@ -54,9 +82,7 @@ export function useLive(): Live {
     }
 
     run();
-    const offline = () => setLive((l) => ({ ...l, status: 'down', detail: 'This device is offline.' }));
-    addEventListener('offline', offline);
-    return () => { abort.abort(); removeEventListener('offline', offline); };
+    return () => { stop.abort(); removeEventListener('offline', onOffline); };
   }, []);
 
   return live;
