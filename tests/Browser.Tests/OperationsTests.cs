@@ -113,6 +113,69 @@ public sealed class OperationsTests(BrowserHost host) : IClassFixture<BrowserHos
         (await CheckAsync(tenant.Read))["killed"]!.GetValue<bool>().ShouldBeFalse();
     }
 
+    [Fact]
+    public async Task Snoozing_a_firing_alert_shows_it_snoozed_and_unsnoozing_ends_it()
+    {
+        var tenant = await host.CreateTenantAsync();
+        await UsageData.PostAsync(tenant.Ingest, [new JsonObject
+        {
+            ["request_id"] = "no-price", ["user_id"] = "u_a", ["model"] = "gpt-4.1", ["provider"] = "openai", ["tokens_in"] = 10, ["tokens_out"] = 10,
+            ["ts"] = OpsTestHost.Epoch.AddMinutes(-5).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        }]);
+        await FiringAsync(tenant.Admin, "unpriced_model");
+
+        var page = await host.DesktopPageAsync();
+        await BrowserHost.SignInAsync(page, tenant.AdminKey.Key);
+        await page.GotoAsync("/#/operations");
+        var alert = page.GetByTestId("alert-unpriced_model");
+        await alert.WaitForAsync();
+        (await alert.InnerTextAsync()).ShouldContain("firing");
+
+        await alert.GetByRole(AriaRole.Button, new() { Name = "Snooze unpriced_model", Exact = true }).ClickAsync();
+        await alert.GetByLabel("Hours").FillAsync("4");
+        await alert.GetByLabel("Reason").FillAsync("adding the openai prices");
+        await alert.GetByRole(AriaRole.Button, new() { Name = "Confirm snooze" }).ClickAsync();
+        await alert.GetByText("Snoozed until 2026-05-18 16:00 UTC").WaitForAsync();
+        (await alert.InnerTextAsync()).ShouldContain("adding the openai prices");
+        var snoozes = (await (await tenant.Read.GetAsync("/v1/alerts/snoozes")).ShouldHaveStatusAsync(HttpStatusCode.OK))!["items"]!.AsArray();
+        snoozes.Select(x => x!["key"]!.GetValue<string>()).ShouldBe(["unpriced_model"]);
+
+        // Rules with their thresholds, editable by an admin.
+        await page.GetByLabel("errors_24h threshold").FillAsync("50");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save errors_24h" }).ClickAsync();
+        await WaitUntilAsync(async () =>
+        {
+            var rules = (await tenant.Read.GetFromJsonAsync<JsonObject>("/v1/alerts/rules"))!["items"]!.AsArray();
+            return rules.Single(r => r!["key"]!.GetValue<string>() == "errors_24h")!["threshold"]!.GetValue<decimal>() == 50m;
+        });
+        await BrowserHost.ScreenshotAsync(page, "alerts-desktop");
+
+        await alert.GetByRole(AriaRole.Button, new() { Name = "Unsnooze unpriced_model" }).ClickAsync();
+        await alert.GetByRole(AriaRole.Button, new() { Name = "Snooze unpriced_model", Exact = true }).WaitForAsync();
+        (await alert.InnerTextAsync()).ShouldNotContain("Snoozed");
+        (await (await tenant.Read.GetAsync("/v1/alerts/snoozes")).ShouldHaveStatusAsync(HttpStatusCode.OK))!["items"]!.AsArray().ShouldBeEmpty();
+        await DashboardTests.ShouldBeAccessibleAsync(page);
+    }
+
+    /// <summary>Evaluates the rules (the fold adds the event to the rollups about a second after ingestion) until the alert fires.</summary>
+    private static Task FiringAsync(HttpClient admin, string key) => WaitUntilAsync(async () =>
+    {
+        var evaluated = await admin.PostAsync("/v1/alerts/evaluate", null);
+        evaluated.EnsureSuccessStatusCode();
+        var firing = (await admin.GetFromJsonAsync<JsonObject>("/v1/alerts?state=firing"))!["items"]!.AsArray();
+        return firing.Any(a => a!["key"]!.GetValue<string>() == key);
+    });
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!await condition())
+        {
+            DateTime.UtcNow.ShouldBeLessThan(deadline, "the condition did not hold within 15 s");
+            await Task.Delay(200);
+        }
+    }
+
     private static async Task Expect(ILocator rows, int count)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
