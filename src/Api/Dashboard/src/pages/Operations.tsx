@@ -66,7 +66,7 @@ function KillSwitchPanel() {
   const readOnly = flags.data?.items.find((f) => f.key === 'read_only' && f.status === 'on');
   const blocks = flags.data?.items.filter((f) => f.key !== 'killall' && f.key !== 'read_only') ?? [];
   return (
-    <section class="card widget wide" aria-labelledby="ks-title" data-testid="killswitch">
+    <section class="card widget" aria-labelledby="ks-title" data-testid="killswitch">
       <h2 id="ks-title">Kill switch</h2>
       {flags.error && <ErrorNote error={flags.error} />}
       {flags.data === null && flags.loading && <div class="skeleton" aria-busy="true" />}
