@@ -29,6 +29,9 @@ public static class UsageModule
         builder.Services.AddSingleton<BudgetStore>();
         builder.Services.AddSingleton<IUsageBudgets>(sp => sp.GetRequiredService<BudgetStore>());
         builder.Services.AddSingleton<UsageCards>();
+        builder.Services.AddSingleton<MetricsReader>();
+        builder.Services.AddSingleton<BreakdownReader>();
+        builder.Services.AddSingleton<Features.GetDashboardStats.DashboardStatsReader>();
         builder.Services.AddSingleton<IUsageSignals>(sp => sp.GetRequiredService<UsageCards>());
         builder.Services.AddSingleton<RawEventRetention>();
         builder.Services.AddTransient<RawEventRetentionJob>();
