@@ -288,14 +288,14 @@ function AgentChart({ rows }: { rows: AgentRow[] }) {
   return (
     <>
       <Chart config={config} label="Tokens and cost per agent" summary={rows.map((r) => `${r.agent_id ?? 'no agent'} ${usd(r.cost_usd)}`).join(', ')} />
-      <table class="compact">
+      <div class="scroll"><table class="compact">
         <caption class="sr-only">Cost per agent</caption>
         <thead><tr><th scope="col">Agent</th><th scope="col">Calls</th><th scope="col">Tokens</th><th scope="col">Cost</th><th scope="col">Budget</th></tr></thead>
         <tbody>{rows.map((r) => (
           <tr key={r.agent_id ?? ''}><td>{r.agent_id ?? '(no agent)'}</td><td>{int(r.llm_call_count)}</td><td>{int(r.total_tokens)}</td>
             <td>{usd(r.cost_usd)}</td><td><BudgetBadge state={r.budget_status} percent={r.budget_used_pct} /></td></tr>
         ))}</tbody>
-      </table>
+      </table></div>
     </>
   );
 }
