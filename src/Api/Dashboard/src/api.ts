@@ -20,6 +20,7 @@ export function storedKey(): string | null {
 }
 
 export function storeKey(key: string | null): void {
+  prefetched.clear();
   if (key) sessionStorage.setItem(keyStorage, key);
   else sessionStorage.removeItem(keyStorage);
 }
@@ -156,4 +157,22 @@ export async function readEventStream(path: string, lastEventId: string | null, 
       else if (field === 'data') { current.data = hasData ? `${current.data}\n${text}` : text; hasData = true; }
     }
   }
+}
+
+// A request started before the page that reads it is mounted (the Overview's stats, fetched alongside /v1/me).
+const prefetched = new Map<string, Promise<unknown>>();
+
+export function prefetch(path: string): void {
+  if (!prefetched.has(path)) {
+    const promise = api.get(path);
+    promise.catch(() => undefined);
+    prefetched.set(path, promise);
+  }
+}
+
+/** The prefetched answer for this path (once), or null. */
+export function takePrefetched<T>(path: string): Promise<T> | null {
+  const promise = prefetched.get(path) as Promise<T> | undefined;
+  prefetched.delete(path);
+  return promise ?? null;
 }

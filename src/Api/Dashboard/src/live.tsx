@@ -91,7 +91,7 @@ export function useLive(): Live {
 export function LiveIndicator({ live }: { live: Live }) {
   const text = { connecting: 'Connecting…', live: 'Live', down: 'Disconnected', unavailable: 'Live updates unavailable' }[live.status];
   return (
-    <span class={`live ${live.status}`} role="status" data-testid="live" title={live.detail ?? undefined}>
+    <span class={`live is-${live.status}`} role="status" data-testid="live" title={live.detail ?? undefined}>
       <span class="dot" aria-hidden="true" />{text}
     </span>
   );

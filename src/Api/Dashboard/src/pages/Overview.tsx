@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { api, noteServerTime } from '../api';
+import { api, noteServerTime, takePrefetched } from '../api';
 import { ErrorNote } from '../components/Widget';
 import { money, int, num, pct, signedPct, usd, utc } from '../format';
 import { useAsync } from '../hooks';
@@ -21,7 +21,7 @@ function StatCard({ id, title, status, value, children }: { id: string; title: s
 
 export function Overview({ live }: { live: Live }) {
   const fetched = useAsync(async () => {
-    const stats = await api.get<DashboardStats>('/v1/dashboard/stats');
+    const stats = await (takePrefetched<DashboardStats>('/v1/dashboard/stats') ?? api.get<DashboardStats>('/v1/dashboard/stats'));
     noteServerTime(stats.as_of);
     return stats;
   }, [], live.stats ? 0 : live.tick);
