@@ -49,4 +49,8 @@ internal sealed class UsageOptions
     /// <summary>Longest range one reprice may cover, in days.</summary>
     [Range(1, 3660)]
     public int MaxRepriceDays { get; set; } = 366;
+
+    /// <summary>Seconds between heartbeats on an idle usage stream (<c>GET /v1/usage/stream</c>).</summary>
+    [Range(1, 300)]
+    public int StreamHeartbeatSeconds { get; set; } = 15;
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json.Nodes;
 using Ops.Testing;
 using Shouldly;
 using Xunit;
@@ -9,6 +8,8 @@ namespace Ops.Modules.KillSwitch.Tests;
 /// <summary>GET /v1/flags/stream: snapshot, live changes, heartbeats and Last-Event-ID resume.</summary>
 public sealed class FlagStreamTests(OpsTestHost host) : IClassFixture<OpsTestHost>
 {
+    private const string Path = "/v1/flags/stream";
+
     [Fact]
     public async Task A_stream_starts_with_a_snapshot_then_delivers_the_tenants_changes_only()
     {
@@ -16,7 +17,7 @@ public sealed class FlagStreamTests(OpsTestHost host) : IClassFixture<OpsTestHos
         var other = await host.CreateTenantAsync();
         await tenant.Admin.SetFlagAsync("kill:agent:bot", true, reason: "loop");
 
-        await using var stream = await SseStream.OpenAsync(tenant.Ingest);
+        await using var stream = await SseStream.OpenAsync(tenant.Ingest, Path);
         var snapshot = await stream.NextAsync();
         snapshot.Event.ShouldBe("snapshot");
         snapshot.Data["flags"]!.AsArray().Select(f => f!["key"]!.GetValue<string>()).ShouldBe(["kill:agent:bot"]);
@@ -44,7 +45,7 @@ public sealed class FlagStreamTests(OpsTestHost host) : IClassFixture<OpsTestHos
     public async Task Platform_flags_reach_every_tenants_stream()
     {
         var tenant = await host.CreateTenantAsync();
-        await using var stream = await SseStream.OpenAsync(tenant.Read);
+        await using var stream = await SseStream.OpenAsync(tenant.Read, Path);
         (await stream.NextAsync()).Event.ShouldBe("snapshot");
         await host.Platform.SetFlagAsync("killall", true, reason: "provider incident", scope: "platform");
         try
@@ -64,7 +65,7 @@ public sealed class FlagStreamTests(OpsTestHost host) : IClassFixture<OpsTestHos
     {
         var tenant = await host.CreateTenantAsync();
         string lastId;
-        await using (var stream = await SseStream.OpenAsync(tenant.Ingest))
+        await using (var stream = await SseStream.OpenAsync(tenant.Ingest, Path))
         {
             lastId = (await stream.NextAsync()).Id!;
         }
@@ -73,7 +74,7 @@ public sealed class FlagStreamTests(OpsTestHost host) : IClassFixture<OpsTestHos
         await tenant.Admin.SetFlagAsync("kill:user:b", true);
         await tenant.Admin.ClearFlagAsync("kill:user:a");
 
-        await using (var resumed = await SseStream.OpenAsync(tenant.Ingest, lastId))
+        await using (var resumed = await SseStream.OpenAsync(tenant.Ingest, Path, lastId))
         {
             var replay = new[] { await resumed.NextAsync(), await resumed.NextAsync(), await resumed.NextAsync() };
             replay.Select(e => (e.Event, e.Data["action"]!.GetValue<string>(), e.Data["key"]!.GetValue<string>()))
@@ -85,7 +86,7 @@ public sealed class FlagStreamTests(OpsTestHost host) : IClassFixture<OpsTestHos
             live.Data["key"]!.GetValue<string>().ShouldBe("kill:user:c");
         }
 
-        await using var unknown = await SseStream.OpenAsync(tenant.Ingest, "999999999");
+        await using var unknown = await SseStream.OpenAsync(tenant.Ingest, Path, "999999999");
         var snapshot = await unknown.NextAsync();
         snapshot.Event.ShouldBe("snapshot", "an id this server never issued gets a full snapshot");
         snapshot.Data["flags"]!.AsArray().Select(f => f!["key"]!.GetValue<string>()).Order().ShouldBe(["kill:user:b", "kill:user:c"]);
@@ -95,7 +96,7 @@ public sealed class FlagStreamTests(OpsTestHost host) : IClassFixture<OpsTestHos
     public async Task An_idle_stream_sends_heartbeats()
     {
         var tenant = await host.CreateTenantAsync();
-        await using var stream = await SseStream.OpenAsync(tenant.Ingest);
+        await using var stream = await SseStream.OpenAsync(tenant.Ingest, Path);
         (await stream.NextAsync()).Event.ShouldBe("snapshot");
         var heartbeat = stream.NextAsync();
         await FlagApi.EventuallyAsync(
@@ -116,72 +117,5 @@ public sealed class FlagStreamTests(OpsTestHost host) : IClassFixture<OpsTestHos
     public async Task The_stream_needs_an_ingest_or_read_key()
     {
         (await host.CreateClient().GetAsync("/v1/flags/stream")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
-    }
-
-    private sealed record SseEvent(string? Id, string Event, JsonNode Data);
-
-    private sealed class SseStream : IAsyncDisposable
-    {
-        private readonly HttpResponseMessage _response;
-        private readonly StreamReader _reader;
-
-        private SseStream(HttpResponseMessage response, StreamReader reader)
-        {
-            _response = response;
-            _reader = reader;
-        }
-
-        public static async Task<SseStream> OpenAsync(HttpClient client, string? lastEventId = null)
-        {
-            var request = new HttpRequestMessage(HttpMethod.Get, "/v1/flags/stream");
-            if (lastEventId is not null)
-            {
-                request.Headers.Add("Last-Event-ID", lastEventId);
-            }
-
-            var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-            response.StatusCode.ShouldBe(HttpStatusCode.OK);
-            response.Content.Headers.ContentType!.MediaType.ShouldBe("text/event-stream");
-            return new SseStream(response, new StreamReader(await response.Content.ReadAsStreamAsync()));
-        }
-
-        /// <summary>The next event (comments and the retry field are skipped); fails after 10 s.</summary>
-        public async Task<SseEvent> NextAsync()
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            string? id = null;
-            string? name = null;
-            string? data = null;
-            while (true)
-            {
-                var line = await _reader.ReadLineAsync(timeout.Token) ?? throw new InvalidOperationException("The stream ended.");
-                if (line.Length == 0)
-                {
-                    if (data is not null)
-                    {
-                        return new SseEvent(id, name ?? "message", JsonNode.Parse(data)!);
-                    }
-
-                    continue;
-                }
-
-                var colon = line.IndexOf(':', StringComparison.Ordinal);
-                var field = colon < 0 ? line : line[..colon];
-                var value = colon < 0 ? string.Empty : line[(colon + 1)..].TrimStart(' ');
-                switch (field)
-                {
-                    case "id": id = value; break;
-                    case "event": name = value; break;
-                    case "data": data = data is null ? value : data + "\n" + value; break;
-                }
-            }
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            _reader.Dispose();
-            _response.Dispose();
-            return ValueTask.CompletedTask;
-        }
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using Ops.Modules.Shared.Notifications;
 
 namespace Ops.Modules.Usage.Ingestion;
 
@@ -17,9 +18,16 @@ namespace Ops.Modules.Usage.Ingestion;
 /// hot rollup rows are written once per fold instead of once per request, and Postgres aggregates the chunk in
 /// place (<see cref="FoldSql"/>).
 /// </summary>
-internal sealed partial class RollupFolder(NpgsqlDataSource dataSource, TimeProvider time, IOptions<UsageOptions> options, ILogger<RollupFolder> logger)
+internal sealed partial class RollupFolder(
+    NpgsqlDataSource dataSource, TimeProvider time, IOptions<UsageOptions> options, IChangeFeed changeFeed, ILogger<RollupFolder> logger)
     : BackgroundService
 {
+    /// <summary>
+    /// The change-feed topic a fold publishes (payload: the tenant id) in its transaction, so every instance hears of new
+    /// rollup data when, and only if, it commits: what the live stream (<c>GET /v1/usage/stream</c>) refreshes on.
+    /// </summary>
+    public const string FoldedTopic = "usage.folded";
+
     private const string PendingTenantsSql = """
         WITH RECURSIVE tenants AS (
             (SELECT tenant_id FROM usage.events ORDER BY tenant_id LIMIT 1)
@@ -139,6 +147,11 @@ internal sealed partial class RollupFolder(NpgsqlDataSource dataSource, TimeProv
                 advance.Parameters.AddWithValue("count", count);
                 advance.Parameters.Add(new NpgsqlParameter("now", NpgsqlDbType.TimestampTz) { Value = time.GetUtcNow().UtcDateTime });
                 await advance.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            if (count > 0)
+            {
+                await changeFeed.PublishAsync(FoldedTopic, tenant, connection, transaction, cancellationToken);
             }
 
             await transaction.CommitAsync(cancellationToken);

@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ops.Modules.Audit.Reading;
+using Ops.Modules.Shared.Export;
 using Ops.Modules.Shared.Json;
 
 namespace Ops.Modules.Audit.Features.ExportEvents;
@@ -107,18 +108,7 @@ internal sealed class CsvFormat : IExportFormat
         }
     }
 
-    private void AppendCell(string value) => _line.Append(Escape(value));
-
-    /// <summary>Neutralises formula triggers, then quotes per RFC 4180 when needed.</summary>
-    internal static string Escape(string value)
-    {
-        if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
-        {
-            value = "'" + value;
-        }
-
-        return value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-    }
+    private void AppendCell(string value) => _line.Append(CsvCell.Escape(value));
 
     private static void Append(ArrayBufferWriter<byte> output, string text)
     {

@@ -1,14 +1,10 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using FastEndpoints;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Ops.Modules.KillSwitch.Flags;
-using Ops.Modules.Shared.Json;
+using Ops.Modules.Shared.Http;
 using Ops.Modules.Shared.Security;
 
 namespace Ops.Modules.KillSwitch.Features.StreamFlags;
@@ -53,17 +49,12 @@ internal sealed class StreamFlagsEndpoint(
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
         var token = stopping.Token;
         var tenantId = HttpContext.GetCaller().TenantId;
-        HttpContext.Response.ContentType = "text/event-stream";
-        HttpContext.Response.Headers.CacheControl = "no-cache, no-store";
-        HttpContext.Response.Headers["X-Accel-Buffering"] = "no";
-        HttpContext.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-
         // Subscribe before reading the snapshot: a change applied meanwhile arrives here too and is skipped by id.
         using var subscription = hub.Subscribe(tenantId);
         var seen = new Dictionary<string, long>(StringComparer.Ordinal);
         try
         {
-            await WriteAsync("retry: 3000\n\n", token);
+            await ServerSentEvents.StartAsync(HttpContext, token);
             if (!await ResumeAsync(tenantId, seen, token))
             {
                 await SnapshotAsync(tenantId, seen, token);
@@ -109,8 +100,7 @@ internal sealed class StreamFlagsEndpoint(
     /// <summary>Replays the changes after Last-Event-ID; false when a snapshot is needed instead.</summary>
     private async Task<bool> ResumeAsync(string tenantId, Dictionary<string, long> seen, CancellationToken ct)
     {
-        var header = HttpContext.Request.Headers["Last-Event-ID"].FirstOrDefault();
-        if (!long.TryParse(header, NumberStyles.None, CultureInfo.InvariantCulture, out var lastId) || lastId <= 0
+        if (ServerSentEvents.LastEventId(HttpContext) is not { } lastId || lastId <= 0
             || lastId > Math.Max(cache.VersionOf(tenantId), cache.VersionOf(ScopeIds.Platform)))
         {
             return false;
@@ -155,22 +145,6 @@ internal sealed class StreamFlagsEndpoint(
         await WriteEventAsync("flag", change.ChangeId, new FlagEvent(change.ChangeId, change.Action, change.Key, ScopeIds.ScopeOf(change.ScopeId), change.Reason, change.At, flag), ct);
     }
 
-    private Task WriteEventAsync<T>(string name, long? id, T data, CancellationToken ct)
-    {
-        var text = new StringBuilder();
-        if (id is { } eventId)
-        {
-            text.Append("id: ").Append(eventId.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        }
-
-        text.Append("event: ").Append(name).Append('\n')
-            .Append("data: ").Append(JsonSerializer.Serialize(data, OpsJson.Options)).Append("\n\n");
-        return WriteAsync(text.ToString(), ct);
-    }
-
-    private async Task WriteAsync(string text, CancellationToken ct)
-    {
-        await HttpContext.Response.WriteAsync(text, ct);
-        await HttpContext.Response.Body.FlushAsync(ct);
-    }
+    private Task WriteEventAsync<T>(string name, long? id, T data, CancellationToken ct) =>
+        ServerSentEvents.WriteEventAsync(HttpContext.Response, name, id, data, ct);
 }
