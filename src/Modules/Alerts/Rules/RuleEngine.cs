@@ -75,7 +75,7 @@ internal static class RuleEngine
 
                 break;
             case RuleCatalog.BudgetWarning:
-                foreach (var b in inputs.Budgets.Where(b => b.Percent >= b.WarningPct))
+                foreach (var b in inputs.Budgets.Where(b => b.AtWarning))
                 {
                     yield return new Finding(rule, b.EntityType, b.EntityId, b.Percent, b.WarningPct,
                         Format($"The {b.EntityType} {b.EntityId} used {b.Percent:0.##} % of its {b.Period} budget of ${b.LimitUsd:0.####} (${b.CurrentCostUsd:0.####}; warning at {b.WarningPct:0.##} %)."),
@@ -84,7 +84,7 @@ internal static class RuleEngine
 
                 break;
             case RuleCatalog.BudgetExceeded:
-                foreach (var b in inputs.Budgets.Where(b => b.Percent >= 100m))
+                foreach (var b in inputs.Budgets.Where(b => b.Exceeded))
                 {
                     yield return new Finding(rule, b.EntityType, b.EntityId, b.Percent, 100m,
                         Format($"The {b.EntityType} {b.EntityId} exceeded its {b.Period} budget of ${b.LimitUsd:0.####}: ${b.CurrentCostUsd:0.####} ({b.Percent:0.##} %)."),

@@ -38,6 +38,8 @@ internal sealed record RuleInputs
 
 /// <summary>One budgeted entity's standing this period (from the Usage module's budget status).</summary>
 /// <param name="EntityType">tenant, agent or user.</param>
+/// <param name="AtWarning">At or above the budget's warning_pct (exceeded included), as the Usage module states it (compared before rounding).</param>
+/// <param name="Exceeded">At or above 100 % of the limit.</param>
 internal sealed record BudgetFigure(
     string EntityType,
     string EntityId,
@@ -46,7 +48,9 @@ internal sealed record BudgetFigure(
     decimal LimitUsd,
     decimal WarningPct,
     decimal CurrentCostUsd,
-    decimal Percent);
+    decimal Percent,
+    bool AtWarning,
+    bool Exceeded);
 
 /// <summary>A rule's condition holds: the alert with this key is (or stays) firing.</summary>
 internal sealed record Finding(

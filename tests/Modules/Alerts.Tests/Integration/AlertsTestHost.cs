@@ -115,3 +115,14 @@ internal static class AlertsApi
         }
     }
 }
+
+internal static class UsageWaits
+{
+    /// <summary>Waits until the Usage module's own signals (its real implementation) reflect the ingested events (the fold runs in the background).</summary>
+    public static Task UntilSignalsAsync(this OpsTestHost host, string tenantId, Func<Ops.Modules.Usage.Contracts.UsageSignals, bool> condition, TimeSpan? window = null) =>
+        AlertsApi.EventuallyAsync(
+            async () => condition(await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+                .GetRequiredService<Ops.Modules.Usage.Contracts.IUsageSignals>(host.Factory.Services)
+                .GetAsync(tenantId, window ?? TimeSpan.FromMinutes(15), CancellationToken.None)),
+            TimeSpan.FromSeconds(15), "the usage rollups hold the events");
+}

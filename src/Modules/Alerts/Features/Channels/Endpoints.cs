@@ -87,7 +87,12 @@ internal sealed class CreateChannelEndpoint(NpgsqlDataSource dataSource, IAuditW
     {
         Post("/v1/alerts/channels");
         Roles(Ops.Modules.Shared.Security.Roles.Admin);
-        Summary(s => s.Summary = "Add a notification channel (generic signed webhook or Slack incoming webhook)");
+        Description(b => b.ClearDefaultProduces(StatusCodes.Status200OK).Produces<CreatedChannelResponse>(StatusCodes.Status201Created));
+        Summary(s =>
+        {
+            s.Summary = "Add a notification channel (generic signed webhook or Slack incoming webhook)";
+            s.Responses[201] = "Created; the only answer that shows the signing secret.";
+        });
     }
 
     public override async Task HandleAsync(CreateChannelRequest req, CancellationToken ct)

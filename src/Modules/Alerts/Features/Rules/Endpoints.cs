@@ -71,7 +71,11 @@ internal sealed class UpdateRuleEndpoint(NpgsqlDataSource dataSource, WatchedTen
         Put("/v1/alerts/rules/{key}");
         Roles(Ops.Modules.Shared.Security.Roles.Admin);
         Description(b => b.ClearDefaultAccepts().Accepts<UpdateRuleBody>("application/json"));
-        Summary(s => s.Summary = "Change an alert rule (on/off, threshold, window, minimum ratings)");
+        Summary(s =>
+        {
+            s.Summary = "Change an alert rule (on/off, threshold, window, minimum ratings)";
+            s.Responses[404] = "No such rule.";
+        });
     }
 
     public override async Task HandleAsync(UpdateRuleRequest req, CancellationToken ct)

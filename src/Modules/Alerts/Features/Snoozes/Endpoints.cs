@@ -196,7 +196,11 @@ internal sealed class NoteEndpoint(NpgsqlDataSource dataSource, IAuditWriter aud
         Post("/v1/alerts/{key}/snooze/note");
         Roles(Ops.Modules.Shared.Security.Roles.Admin);
         Description(b => b.ClearDefaultAccepts().Accepts<NoteBody>("application/json"));
-        Summary(s => s.Summary = "Record a snooze's follow-up note");
+        Summary(s =>
+        {
+            s.Summary = "Record a snooze's follow-up note";
+            s.Responses[404] = "The key is not snoozed.";
+        });
     }
 
     public override async Task HandleAsync(NoteRequest req, CancellationToken ct)
