@@ -20,6 +20,7 @@ export function storedKey(): string | null {
 }
 
 export function storeKey(key: string | null): void {
+  prefetched.clear();
   if (key) sessionStorage.setItem(keyStorage, key);
   else sessionStorage.removeItem(keyStorage);
 }
@@ -64,4 +65,114 @@ export interface Me {
   tenant_id: string;
   roles: string[];
   platform_admin: boolean;
+}
+
+// The server's clock: periods such as "last 3 months" are computed from it, not from this device's clock.
+let serverOffsetMs: number | null = null;
+
+export function noteServerTime(iso: string | undefined | null): void {
+  if (!iso) return;
+  const at = Date.parse(iso);
+  if (!Number.isNaN(at)) serverOffsetMs = at - Date.now();
+}
+
+export function serverNow(): Date {
+  return new Date(Date.now() + (serverOffsetMs ?? 0));
+}
+
+export function knowsServerTime(): boolean {
+  return serverOffsetMs !== null;
+}
+
+/** Downloads a file from an authenticated GET and saves it under the name the server gives (or the fallback). */
+export async function download(path: string, query: Query, fallbackName: string): Promise<void> {
+  const key = storedKey();
+  const response = await fetch(path + queryString(query), { headers: key ? { Authorization: `Bearer ${key}` } : {} });
+  if (!response.ok) {
+    const text = await response.text();
+    let problem: Problem = { status: response.status };
+    try { problem = { status: response.status, ...JSON.parse(text) }; } catch { /* not JSON */ }
+    throw new ApiError(problem);
+  }
+  const disposition = response.headers.get('content-disposition') ?? '';
+  const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
+  const name = match ? decodeURIComponent(match[1]) : fallbackName;
+  const url = URL.createObjectURL(await response.blob());
+  const anchor = document.createElement('a');
+  anchor.href = url;
+  anchor.download = name;
+  document.body.appendChild(anchor);
+  anchor.click();
+  anchor.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export interface StreamEvent {
+  id?: string;
+  event: string;
+  data: string;
+}
+
+/**
+ * Reads a server-sent event stream with fetch() so the key travels in the Authorization header (EventSource cannot
+ * send one, and a key in a URL ends up in logs). Resolves when the stream ends; rejects on a network or HTTP error.
+ */
+export async function readEventStream(path: string, lastEventId: string | null, onEvent: (event: StreamEvent) => void,
+  onOpen: () => void, signal: AbortSignal): Promise<void> {
+  const key = storedKey();
+  const headers: Record<string, string> = { Accept: 'text/event-stream' };
+  if (key) headers.Authorization = `Bearer ${key}`;
+  if (lastEventId) headers['Last-Event-ID'] = lastEventId;
+  const response = await fetch(path, { headers, signal, cache: 'no-store' });
+  if (!response.ok || !response.body) {
+    let problem: Problem = { status: response.status };
+    try { problem = { status: response.status, ...(await response.json()) }; } catch { /* not JSON */ }
+    throw new ApiError(problem);
+  }
+  onOpen();
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  let current: StreamEvent = { event: 'message', data: '' };
+  let hasData = false;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let newline: number;
+    while ((newline = buffer.search(/\r\n|\n|\r/)) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1));
+      if (line === '') {
+        if (hasData) onEvent(current);
+        current = { event: 'message', data: '' };
+        hasData = false;
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const text = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'event') current.event = text;
+      else if (field === 'id') current.id = text;
+      else if (field === 'data') { current.data = hasData ? `${current.data}\n${text}` : text; hasData = true; }
+    }
+  }
+}
+
+// A request started before the page that reads it is mounted (the Overview's stats, fetched alongside /v1/me).
+const prefetched = new Map<string, Promise<unknown>>();
+
+export function prefetch(path: string): void {
+  if (!prefetched.has(path)) {
+    const promise = api.get(path);
+    promise.catch(() => undefined);
+    prefetched.set(path, promise);
+  }
+}
+
+/** The prefetched answer for this path (once), or null. */
+export function takePrefetched<T>(path: string): Promise<T> | null {
+  const promise = prefetched.get(path) as Promise<T> | undefined;
+  prefetched.delete(path);
+  return promise ?? null;
 }
