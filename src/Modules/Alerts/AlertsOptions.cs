@@ -86,7 +86,7 @@ internal sealed class AlertsBreakerOptions
     [Range(0.01, 1.0)]
     public double VerifyFraction { get; set; } = 0.5;
 
-    /// <summary>At most one database verification per subject per this many milliseconds.</summary>
+    /// <summary>At most one database verification (one query for every subject near the limit) per tenant per this many milliseconds.</summary>
     [Range(10, 60_000)]
     public int VerifyIntervalMilliseconds { get; set; } = 1_000;
 }

@@ -18,9 +18,6 @@ internal sealed class SlidingWindow
     /// <summary>The window length of the last add (the tenant's setting then).</summary>
     public TimeSpan Window { get; private set; }
 
-    /// <summary>When the subject was last checked against the database.</summary>
-    public DateTimeOffset LastVerifiedAt { get; set; } = DateTimeOffset.MinValue;
-
     /// <summary>Until when the breaker's kill applies (no need to trip again before).</summary>
     public DateTimeOffset TrippedUntil { get; set; } = DateTimeOffset.MinValue;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
@@ -25,8 +26,9 @@ internal sealed class SpendBreakerObserver(SpendBreaker breaker) : IUsageBatchOb
 /// The spend breaker (ADR 0041): per tenant with it enabled, a sliding-window sum of each user's (or agent's) spend
 /// in memory, fed by committed batches. Over the limit, it sets <c>kill:user:{id}</c> (or agent) until now +
 /// kill_minutes through <see cref="IKillSwitch.EnsureKilledAsync"/> and fires the <c>spend_breaker</c> alert (audited,
-/// notified). When this instance's own sum reaches <see cref="AlertsBreakerOptions.VerifyFraction"/> of the limit, it
-/// asks the database (<see cref="IUsageSpendReader.GetSpendAsync"/>) so other instances' events count too.
+/// notified). When this instance's own sums reach <see cref="AlertsBreakerOptions.VerifyFraction"/> of the limit, it
+/// asks the database (<see cref="IUsageSpendReader.GetTopSpendAsync"/>, at most once per tenant per interval) so other
+/// instances' events count too.
 /// </summary>
 internal sealed partial class SpendBreaker(
     BreakerSettingsStore settings,
@@ -45,6 +47,7 @@ internal sealed partial class SpendBreaker(
         new BoundedChannelOptions(options.Value.Breaker.QueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
     private readonly Dictionary<(string Tenant, string Subject, string Id), SlidingWindow> _windows = [];
+    private readonly Dictionary<string, long> _lastVerified = new(StringComparer.Ordinal);
     private long _dropped;
     private long _processed;
 
@@ -105,8 +108,8 @@ internal sealed partial class SpendBreaker(
 
         var now = time.GetUtcNow();
         var window = breaker.Window;
-        var verifyEvery = TimeSpan.FromMilliseconds(options.Value.Breaker.VerifyIntervalMilliseconds);
         var verifyAt = breaker.LimitUsd * (decimal)options.Value.Breaker.VerifyFraction;
+        List<(string Id, SlidingWindow Window)>? approaching = null;
         foreach (var delta in batch.Spend)
         {
             var id = breaker.Subject == BreakerSettings.Agent ? delta.AgentId : delta.UserId;
@@ -128,25 +131,62 @@ internal sealed partial class SpendBreaker(
                 continue;
             }
 
-            var observed = sliding.SumUsd;
-            if (observed <= breaker.LimitUsd && observed >= verifyAt && now - sliding.LastVerifiedAt >= verifyEvery)
+            if (sliding.SumUsd > breaker.LimitUsd)
             {
-                sliding.LastVerifiedAt = now;
-                var subject = breaker.Subject == BreakerSettings.Agent ? SpendSubject.Agent : SpendSubject.User;
-                observed = Math.Max(observed, (await spend.GetSpendAsync(batch.TenantId, subject, id, now - window, cancellationToken)).CostUsd);
-            }
-
-            if (observed > breaker.LimitUsd)
-            {
-                await TripAsync(batch.TenantId, breaker, id, observed, now, cancellationToken);
+                await TripAsync(batch.TenantId, breaker, id, sliding.SumUsd, now, cancellationToken);
                 sliding.TrippedUntil = now.AddMinutes(breaker.KillMinutes);
             }
+            else if (sliding.SumUsd >= verifyAt)
+            {
+                (approaching ??= []).Add((id, sliding));
+            }
+        }
+
+        if (approaching is not null && MayVerify(batch.TenantId))
+        {
+            await VerifyAsync(batch.TenantId, breaker, approaching, now, cancellationToken);
         }
 
         if (Interlocked.Read(ref _processed) % 1024 == 0)
         {
             Sweep(now);
         }
+    }
+
+    /// <summary>
+    /// One database query per tenant per <see cref="AlertsBreakerOptions.VerifyIntervalMilliseconds"/>, however many of its
+    /// subjects approach the limit: their spend across every instance (the top spenders of the window).
+    /// </summary>
+    private async Task VerifyAsync(string tenantId, BreakerSettings breaker, List<(string Id, SlidingWindow Window)> approaching, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var subject = breaker.Subject == BreakerSettings.Agent ? SpendSubject.Agent : SpendSubject.User;
+        var top = await spend.GetTopSpendAsync(tenantId, subject, now - breaker.Window, Math.Clamp(approaching.Count * 2, 20, 1_000), cancellationToken);
+        var spent = top.ToDictionary(s => s.Id, s => s.CostUsd, StringComparer.Ordinal);
+        foreach (var (id, sliding) in approaching)
+        {
+            if (spent.TryGetValue(id, out var total) && total > breaker.LimitUsd && sliding.TrippedUntil <= now)
+            {
+                await TripAsync(tenantId, breaker, id, total, now, cancellationToken);
+                sliding.TrippedUntil = now.AddMinutes(breaker.KillMinutes);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The verification throttle runs on the process's monotonic clock: it rations database load (like a connection
+    /// timeout), it is not business time.
+    /// </summary>
+    private bool MayVerify(string tenantId)
+    {
+        var nowTicks = Stopwatch.GetTimestamp();
+        if (_lastVerified.TryGetValue(tenantId, out var last)
+            && Stopwatch.GetElapsedTime(last, nowTicks) < TimeSpan.FromMilliseconds(options.Value.Breaker.VerifyIntervalMilliseconds))
+        {
+            return false;
+        }
+
+        _lastVerified[tenantId] = nowTicks;
+        return true;
     }
 
     private async Task TripAsync(string tenantId, BreakerSettings breaker, string id, decimal spentUsd, DateTimeOffset now, CancellationToken cancellationToken)
