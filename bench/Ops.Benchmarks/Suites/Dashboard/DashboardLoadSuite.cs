@@ -118,7 +118,7 @@ public sealed class DashboardLoadSuite : IBenchSuite
             .AppendLine(Row("Usage page, first load (Chart.js chunk, 8 API calls)", usageCold))
             .AppendLine(string.Create(CultureInfo.InvariantCulture, $"| (baseline) `GET /v1/dashboard/stats` from .NET, the Overview's only data call | {statsMedian:N1} | {statsMs.Max():N1} | – | – | 1 |"))
             .AppendLine()
-            .AppendLine(string.Create(CultureInfo.InvariantCulture, $"The Overview's first load spends {statsMedian:N0} ms of its {overviewMedian:N0} ms in the stats query; the rest is fetching and running {Median(overviewCold.Select(l => l.AssetBytes)) / 1024:N0} KB of assets (Preact and the Overview; Chart.js is a separate chunk loaded only by the Usage page) and the `/v1/me` check."))
+            .AppendLine(string.Create(CultureInfo.InvariantCulture, $"The Overview's first load spends {statsMedian:N0} ms of its {overviewMedian:N0} ms in the stats query; the rest is fetching and running {Median(overviewCold.Select(l => l.AssetBytes)) / 1024:N0} KB of assets (Preact and the Overview; Chart.js is a separate chunk loaded only by the Usage page) and the `/v1/me` check, which runs alongside the stats call."))
             .ToString();
     }
 
