@@ -56,8 +56,9 @@ internal static class DashboardStats
 {
     public static DashboardStatsResponse Build(CardFigures f, TenantDashboardSettings s)
     {
-        var (dauToday, dauYesterday, dau2) = (f.Dau[0], f.Dau[1], f.Dau[2]);
-        var fell = dauToday < dauYesterday && dauYesterday < dau2;
+        var (dauToday, dauYesterday) = (f.Dau[0], f.Dau[1]);
+        // Completed days only (as the Alerts dau_drop rule): today is still partial, so it is always "lower" in the morning.
+        var fell = dauYesterday < f.Dau[2] && f.Dau[2] < f.Dau[3];
         var dau = new DauCard(dauToday, dauYesterday, DeltaPct(dauToday, dauYesterday), fell, fell ? CardStatus.Warning : CardStatus.Ok);
 
         var budgetUsed = f.DailyBudgetUsd is { } budget ? Money.Percent(f.CostTodayUsd, budget) : null;

@@ -8,12 +8,16 @@ using static Ops.Modules.Usage.Tests.Integration.EventRequests;
 
 namespace Ops.Modules.Usage.Tests.Integration;
 
-/// <summary>Small purge batches, so the job's loop is exercised with few events.</summary>
+/// <summary>
+/// Small purge batches, so the job's loop is exercised with few events; no background fold (the test folds when it
+/// means to, so "not yet folded" is not a race against the fold loop on a slow machine).
+/// </summary>
 public sealed class SmallPurgeBatchHost : OpsTestHost
 {
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Modules:Usage:PurgeBatchSize"] = "100",
+        ["Modules:Usage:RollupIntervalMs"] = "600000",
     };
 }
 

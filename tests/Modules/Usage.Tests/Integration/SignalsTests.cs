@@ -29,14 +29,18 @@ public sealed class SignalsTests(OpsTestHost host) : IClassFixture<OpsTestHost>
         (s.FeedbackUp24h, s.FeedbackDown24h, s.UnpricedEvents24h).ShouldBe((1L, 1L, 1L));
         s.DauByDay.ShouldBe([3L, 3L, 3L, 1L]);
 
-        // The 2-hour window is 11:00–13:00: latencies 1000 and 2000 ms → percentile_cont p95 = 1950 (the sketch is within 1 %).
+        // The 2-hour window is (10:00, 12:00]: latencies 1000 and 2000 ms → percentile_cont p95 = 1950, exactly.
         (s.LatencySamples, s.TtftSamples).ShouldBe((2L, 2L));
-        s.LatencyP95Ms!.Value.ShouldBe(1950, 1950 * 0.01);
-        s.TtftP95Ms!.Value.ShouldBe(290, 290 * 0.01);
+        s.LatencyP95Ms.ShouldBe(1950);
+        s.TtftP95Ms.ShouldBe(290);
+
+        // The window is exact, not whole hours: the last 45 minutes hold only the 11:30 call (2000 ms).
+        var quarter = await signals.GetAsync(tenant.Id, TimeSpan.FromMinutes(45), CancellationToken.None);
+        (quarter.LatencySamples, quarter.LatencyP95Ms).ShouldBe((1L, 2000d));
 
         var wide = await signals.GetAsync(tenant.Id, TimeSpan.FromHours(24), CancellationToken.None);
         wide.LatencySamples.ShouldBe(3L);
-        wide.LatencyP95Ms!.Value.ShouldBe(2900, 2900 * 0.01); // 1000, 2000, 3000 → 2000 + 0.9 × 1000
+        wide.LatencyP95Ms.ShouldBe(2900); // 1000, 2000, 3000 → 2000 + 0.9 × 1000
 
         var none = await signals.GetAsync(other.Id, TimeSpan.FromHours(2), CancellationToken.None);
         none.ShouldSatisfyAllConditions(

@@ -13,7 +13,7 @@ public sealed class DashboardStatsTests
     private static CardFigures Figures(
         decimal cost = 0, decimal yesterday = 0, decimal? budget = null, long errors = 0, long critical = 0, double? p95Ms = null,
         double? ttftMs = null, long up = 0, long down = 0, long[]? dau = null) =>
-        new(Now, new DateOnly(2026, 5, 18), cost, yesterday, budget, errors, critical, 0, up, down, p95Ms, null, ttftMs, null, 0, null, 0, dau ?? [0, 0, 0, 0]);
+        new(Now, new DateOnly(2026, 5, 18), cost, yesterday, budget, errors, critical, 0, up, down, p95Ms, null, ttftMs, dau ?? [0, 0, 0, 0]);
 
     private static DashboardStatsResponse Build(CardFigures f) => DashboardStats.Build(f, TenantDashboardSettings.Defaults);
 
@@ -35,10 +35,11 @@ public sealed class DashboardStatsTests
     }
 
     [Theory]
-    [InlineData(new long[] { 8, 9, 10, 0 }, true)]
-    [InlineData(new long[] { 9, 9, 10, 0 }, false)]
-    [InlineData(new long[] { 8, 9, 9, 0 }, false)]
-    [InlineData(new long[] { 11, 9, 10, 0 }, false)]
+    [InlineData(new long[] { 5, 8, 9, 10 }, true)]
+    [InlineData(new long[] { 20, 8, 9, 10 }, true)]
+    [InlineData(new long[] { 5, 9, 9, 10 }, false)]
+    [InlineData(new long[] { 5, 8, 9, 9 }, false)]
+    [InlineData(new long[] { 8, 9, 10, 0 }, false)] // today is partial: a low morning count is no fall
     public void Dau_flags_a_fall_two_days_in_a_row(long[] dau, bool fell)
     {
         var card = Build(Figures(dau: dau)).Dau;

@@ -28,12 +28,9 @@ internal sealed class GetDashboardStatsEndpoint(DashboardStatsReader reader) : E
 /// <summary>The stats of a tenant now: <see cref="UsageCards"/> (shared with IUsageSignals) and the tenant's settings.</summary>
 internal sealed class DashboardStatsReader(UsageCards cards, NpgsqlDataSource dataSource)
 {
-    /// <summary>The signals' rolling latency window; the cards themselves show today's and yesterday's p95 (daily rollup).</summary>
-    private static readonly TimeSpan LatencyWindow = TimeSpan.FromHours(24);
-
     public async Task<DashboardStatsResponse> ReadAsync(string tenantId, CancellationToken cancellationToken)
     {
-        var figures = cards.ReadAsync(tenantId, LatencyWindow, cancellationToken);
+        var figures = cards.ReadAsync(tenantId, cancellationToken);
         TenantDashboardSettings settings;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
