@@ -120,7 +120,7 @@ public sealed class UsageQueriesSuite : IBenchSuite
             SELECT user_id, (ts AT TIME ZONE 'UTC')::date, model, sum(tokens_in), sum(tokens_out), count(*), sum(cost_usd), max(pricing_version)
             FROM usage.events GROUP BY 1, 2, 3;
         CREATE INDEX idx_usage_day ON seed.usage_daily (day);
-        CREATE INDEX idx_usage_user_month ON seed.usage_daily (user_id, date_trunc('month', day));
+        CREATE INDEX idx_usage_user_month ON seed.usage_daily (user_id, date_trunc('month', day::timestamp));
         """,
         commandTimeout: 0);
 

@@ -8,33 +8,18 @@ using Xunit;
 namespace Ops.Modules.Usage.Tests.Integration;
 
 /// <summary>The by-* breakdowns, model mix and errors by action on <see cref="MetricsData"/> (30 days: m1–m6, $27.80).</summary>
-public sealed class BreakdownTests(OpsTestHost host) : IClassFixture<OpsTestHost>, IAsyncLifetime
+public sealed class BreakdownTests(OpsTestHost host) : MetricsDataTests(host), IClassFixture<OpsTestHost>
 {
-    private TestTenant _tenant = null!;
-    private TestTenant _other = null!;
-
-    public async Task InitializeAsync()
-    {
-        _tenant = await host.CreateTenantAsync();
-        _other = await host.CreateTenantAsync();
-        await MetricsData.LoadAsync(_tenant);
-        (await _other.Ingest.PostEventsAsync([EventRequests.Event("x1", MetricsData.M1, new { user_id = "zed", agent_id = "bot-1", channel = "sms", session_id = "sx", tokens_in = 2_000_000, tokens_out = 0, status = "error" })]))
-            .StatusCode.ShouldBe(HttpStatusCode.OK);
-        await host.FoldAsync();
-    }
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     private async Task<JsonArray> Items(string path, TestTenant? tenant = null) =>
-        (await (await (tenant ?? _tenant).Read.GetAsync(path)).ShouldHaveStatusAsync(HttpStatusCode.OK))!["items"]!.AsArray();
+        (await (await (tenant ?? Tenant).Read.GetAsync(path)).ShouldHaveStatusAsync(HttpStatusCode.OK))!["items"]!.AsArray();
 
     private static string? S(JsonNode? n) => n?.GetValue<string>();
 
     [Fact]
     public async Task By_agent_is_the_payroll_view_with_each_agents_budget_for_its_own_period()
     {
-        (await _tenant.Admin.PutAsJsonAsync("/v1/budgets/agent/bot-1", new { period = "month", limit_usd = 10 })).StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await _tenant.Admin.PutAsJsonAsync("/v1/budgets/agent/bot-2", new { period = "day", limit_usd = 10 })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await Tenant.Admin.PutAsJsonAsync("/v1/budgets/agent/bot-1", new { period = "month", limit_usd = 10 })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await Tenant.Admin.PutAsJsonAsync("/v1/budgets/agent/bot-2", new { period = "day", limit_usd = 10 })).StatusCode.ShouldBe(HttpStatusCode.OK);
         var items = await Items("/v1/usage/by-agent?period=30d");
         items.Select(i => (S(i!["agent_id"]), i["cost_usd"]!.GetValue<decimal>(), i["llm_call_count"]!.GetValue<long>(), i["total_tokens"]!.GetValue<long>()))
             .ShouldBe([("bot-2", 15m, 1L, 1_000_000L), ("bot-1", 6.8m, 3L, 2_600_000L), (null, 6m, 2L, 2_000_000L)]);
@@ -42,7 +27,7 @@ public sealed class BreakdownTests(OpsTestHost host) : IClassFixture<OpsTestHost
             .ShouldBe([("exceeded", "day", 10m, 150m), ("ok", "month", 10m, 68m), ("no_limit", null, null, null)]);
 
         (await Items("/v1/usage/by-agent?period=24h&channel=slack")).Select(i => (S(i!["agent_id"]), i["cost_usd"]!.GetValue<decimal>())).ShouldBe([("bot-1", 3.8m)]);
-        (await Items("/v1/usage/by-agent", _other)).Select(i => (S(i!["agent_id"]), S(i["budget_status"]))).ShouldBe([("bot-1", "no_limit")]);
+        (await Items("/v1/usage/by-agent", Other)).Select(i => (S(i!["agent_id"]), S(i["budget_status"]))).ShouldBe([("bot-1", "no_limit")]);
     }
 
     [Fact]
@@ -54,7 +39,7 @@ public sealed class BreakdownTests(OpsTestHost host) : IClassFixture<OpsTestHost
         var channels = await Items("/v1/usage/by-channel");
         channels.Select(c => (S(c!["channel"]), c["message_count"]!.GetValue<long>(), c["cost_usd"]!.GetValue<decimal>()))
             .ShouldBe([("web", 1L, 15m), (null, 3L, 9m), ("slack", 2L, 3.8m)]);
-        (await Items("/v1/usage/by-channel", _other)).Select(c => S(c!["channel"])).ShouldBe(["sms"]);
+        (await Items("/v1/usage/by-channel", Other)).Select(c => S(c!["channel"])).ShouldBe(["sms"]);
     }
 
     [Fact]
@@ -72,9 +57,9 @@ public sealed class BreakdownTests(OpsTestHost host) : IClassFixture<OpsTestHost
         (await Items("/v1/usage/by-user?period=30d")).Select(u => S(u!["user_id"])).ShouldBe(["b", "a", "c", "d", "e"], "ties by requests, then id");
         (await Items("/v1/usage/by-user?period=30d&agent_id=bot-1")).Select(u => (S(u!["user_id"]), u["cost_usd"]!.GetValue<decimal>()))
             .ShouldBe([("a", 3.8m), ("d", 3m)]);
-        (await Items("/v1/usage/by-user", _other)).Select(u => S(u!["user_id"])).ShouldBe(["zed"]);
-        await (await _tenant.Read.GetAsync("/v1/usage/by-user?top=0")).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "top");
-        await (await _tenant.Read.GetAsync("/v1/usage/by-session?top=5000")).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "top");
+        (await Items("/v1/usage/by-user", Other)).Select(u => S(u!["user_id"])).ShouldBe(["zed"]);
+        await (await Tenant.Read.GetAsync("/v1/usage/by-user?top=0")).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "top");
+        await (await Tenant.Read.GetAsync("/v1/usage/by-session?top=5000")).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "top");
     }
 
     [Fact]
@@ -97,8 +82,8 @@ public sealed class BreakdownTests(OpsTestHost host) : IClassFixture<OpsTestHost
         (await Items("/v1/usage/errors/by-action?period=24h&user_id=b")).Select(e => S(e!["action"])).ShouldBe(["chat.reply"]);
         (await Items("/v1/usage/errors/by-action?period=24h&user_id=a")).ShouldBeEmpty();
         (await Items("/v1/usage/errors/by-action?period=24h&model=claude-sonnet-4-7")).ShouldBeEmpty();
-        await (await _tenant.Read.GetAsync("/v1/usage/errors/by-action?period=30d&user_id=b")).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "user_id");
-        (await Items("/v1/usage/errors/by-action", _other)).Select(e => S(e!["action"])).ShouldBe(["llm.call"]);
+        await (await Tenant.Read.GetAsync("/v1/usage/errors/by-action?period=30d&user_id=b")).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "user_id");
+        (await Items("/v1/usage/errors/by-action", Other)).Select(e => S(e!["action"])).ShouldBe(["llm.call"]);
     }
 
     [Theory]
@@ -109,9 +94,9 @@ public sealed class BreakdownTests(OpsTestHost host) : IClassFixture<OpsTestHost
     [InlineData("/v1/usage/by-user", "requests")]
     [InlineData("/v1/usage/model-mix", "requests")]
     [InlineData("/v1/usage/errors/by-action", "errors")]
-    public async Task Every_breakdown_shows_only_the_callers_tenant(string path, string count)
+    public async Task Every_breakdown_shows_only_the_callersTenant(string path, string count)
     {
-        var others = await Items(path + "?period=30d", _other);
+        var others = await Items(path + "?period=30d", Other);
         others.Sum(i => i![count]!.GetValue<long>()).ShouldBe(1L, "the other tenant's one call");
         (await Items(path + "?period=30d")).Sum(i => i![count]!.GetValue<long>()).ShouldBeGreaterThan(0L, "while the caller sees its own");
     }
@@ -126,9 +111,9 @@ public sealed class BreakdownTests(OpsTestHost host) : IClassFixture<OpsTestHost
     [InlineData("/v1/usage/errors/by-action")]
     public async Task Every_breakdown_takes_the_common_filters_and_needs_role_read(string path)
     {
-        await (await _tenant.Read.GetAsync(path + "?period=week")).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "period");
-        (await _tenant.Ingest.GetAsync(path)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
-        var body = (await (await _tenant.Read.GetAsync(path + "?period=7d")).ShouldHaveStatusAsync(HttpStatusCode.OK))!;
+        await (await Tenant.Read.GetAsync(path + "?period=week")).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "period");
+        (await Tenant.Ingest.GetAsync(path)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        var body = (await (await Tenant.Read.GetAsync(path + "?period=7d")).ShouldHaveStatusAsync(HttpStatusCode.OK))!;
         body["period"]!["name"]!.GetValue<string>().ShouldBe("7d");
     }
 }

@@ -10,25 +10,11 @@ using static Ops.Modules.Usage.Tests.Integration.EventRequests;
 namespace Ops.Modules.Usage.Tests.Integration;
 
 /// <summary>GET /v1/usage/export: every format and level parses back to the metrics' totals; CSV cells cannot run formulas.</summary>
-public sealed class ExportTests(OpsTestHost host) : IClassFixture<OpsTestHost>, IAsyncLifetime
+public sealed class ExportTests(OpsTestHost host) : MetricsDataTests(host), IClassFixture<OpsTestHost>
 {
-    private TestTenant _tenant = null!;
-    private TestTenant _other = null!;
-
-    public async Task InitializeAsync()
-    {
-        _tenant = await host.CreateTenantAsync();
-        _other = await host.CreateTenantAsync();
-        await MetricsData.LoadAsync(_tenant);
-        (await _other.Ingest.PostEventsAsync([Event("x1", MetricsData.M1, new { user_id = "zed", tokens_in = 2_000_000, tokens_out = 0 })])).StatusCode.ShouldBe(HttpStatusCode.OK);
-        await host.FoldAsync();
-    }
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     private async Task<(HttpResponseMessage Response, string Body)> Export(string query, TestTenant? tenant = null)
     {
-        var response = await (tenant ?? _tenant).Read.GetAsync("/v1/usage/export" + query);
+        var response = await (tenant ?? Tenant).Read.GetAsync("/v1/usage/export" + query);
         var body = await response.Content.ReadAsStringAsync();
         response.StatusCode.ShouldBe(HttpStatusCode.OK, body);
         return (response, body);
@@ -40,13 +26,13 @@ public sealed class ExportTests(OpsTestHost host) : IClassFixture<OpsTestHost>, 
         var (response, body) = await Export("?format=csv&level=by_model&period=30d");
         response.Content.Headers.ContentType!.ToString().ShouldBe("text/csv; charset=utf-8");
         response.Content.Headers.ContentDisposition!.DispositionType.ShouldBe("attachment");
-        response.Content.Headers.ContentDisposition.FileNameStar.ShouldBe($"usage-{_tenant.Id}-by_model-20260518T120000Z.csv");
+        response.Content.Headers.ContentDisposition.FileNameStar.ShouldBe($"usage-{Tenant.Id}-by_model-20260518T120000Z.csv");
         var rows = Csv.Parse(body);
         rows[0].ShouldBe(["model", "provider", "requests", "tokens_in", "tokens_out", "cost_usd", "errors"]);
         rows.Skip(1).Select(r => (r[0], long.Parse(r[2], CultureInfo.InvariantCulture), decimal.Parse(r[5], CultureInfo.InvariantCulture)))
             .ShouldBe([("claude-opus-4-7", 1L, 15m), ("claude-sonnet-4-7", 4L, 12m), ("claude-haiku-4-7", 1L, 0.8m)]);
 
-        var audit = (await (await _tenant.Admin.GetAsync("/v1/audit/events?action=export.downloaded")).ShouldHaveStatusAsync(HttpStatusCode.OK))!["items"]!.AsArray();
+        var audit = (await (await Tenant.Admin.GetAsync("/v1/audit/events?action=export.downloaded")).ShouldHaveStatusAsync(HttpStatusCode.OK))!["items"]!.AsArray();
         audit.ShouldContain(e => e!["target"]!.GetValue<string>() == "usage:by_model");
     }
 
@@ -74,7 +60,7 @@ public sealed class ExportTests(OpsTestHost host) : IClassFixture<OpsTestHost>, 
             ("2026-05-17", "a", "claude-haiku-4-7"), ("2026-05-17", "c", "claude-sonnet-4-7"),
             ("2026-05-18", "a", "claude-sonnet-4-7"), ("2026-05-18", "b", "claude-opus-4-7"),
         ]);
-        var metrics = (await (await _tenant.Read.GetAsync($"/v1/usage/metrics?{Days}")).ShouldHaveStatusAsync(HttpStatusCode.OK))!["summary"]!;
+        var metrics = (await (await Tenant.Read.GetAsync($"/v1/usage/metrics?{Days}")).ShouldHaveStatusAsync(HttpStatusCode.OK))!["summary"]!;
         rows.Sum(r => r["cost_usd"]!.GetValue<decimal>()).ShouldBe(metrics["total_cost_usd"]!.GetValue<decimal>());
         rows.Sum(r => r["requests"]!.GetValue<long>()).ShouldBe(metrics["total_requests"]!.GetValue<long>());
         rows.Sum(r => r["tokens_in"]!.GetValue<long>()).ShouldBe(metrics["tokens_in"]!.GetValue<long>());
@@ -84,9 +70,9 @@ public sealed class ExportTests(OpsTestHost host) : IClassFixture<OpsTestHost>, 
     }
 
     [Fact]
-    public async Task Csv_cells_that_would_run_a_formula_are_neutralised_and_other_tenants_rows_never_appear()
+    public async Task Csv_cells_that_would_run_a_formula_are_neutralised_andOtherTenants_rows_never_appear()
     {
-        var tenant = await host.CreateTenantAsync();
+        var tenant = await Host.CreateTenantAsync();
         var at = OpsTestHost.Epoch.AddMinutes(-20);
         (await tenant.Ingest.PostEventsAsync([
             Event("=HYPERLINK(\"http://evil\",\"x\")", at, new { user_id = "+1-555", action = "@SUM(A1)", session_id = "-2+3", agent_id = "a,b \"q\"" }),
@@ -109,11 +95,11 @@ public sealed class ExportTests(OpsTestHost host) : IClassFixture<OpsTestHost>, 
     [InlineData("?level=hourly", "level")]
     [InlineData("?period=forever", "period")]
     public async Task Bad_parameters_are_problems_naming_them(string query, string field) =>
-        await (await _tenant.Read.GetAsync("/v1/usage/export" + query)).ShouldBeProblemAsync(HttpStatusCode.BadRequest, field);
+        await (await Tenant.Read.GetAsync("/v1/usage/export" + query)).ShouldBeProblemAsync(HttpStatusCode.BadRequest, field);
 
     [Fact]
     public async Task Exports_need_role_read() =>
-        (await _tenant.Ingest.GetAsync("/v1/usage/export")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await Tenant.Ingest.GetAsync("/v1/usage/export")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
 
     /// <summary>An RFC 4180 reader (quoted cells, doubled quotes, CRLF rows).</summary>
     private static class Csv

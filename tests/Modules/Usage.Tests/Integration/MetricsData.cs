@@ -1,6 +1,7 @@
 using System.Net;
 using Ops.Testing;
 using Shouldly;
+using Xunit;
 using static Ops.Modules.Usage.Tests.Integration.EventRequests;
 
 namespace Ops.Modules.Usage.Tests.Integration;
@@ -32,4 +33,30 @@ internal static class MetricsData
             Event("m7", M7, new { user_id = "e", tokens_in = 1_000_000, tokens_out = 0 }),
         ])).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
+}
+
+/// <summary>
+/// A test class over <see cref="MetricsData"/>: a tenant holding it, and another tenant with one call of its own
+/// (user zed, agent bot-1, channel sms, session sx, 2M Sonnet input tokens = $6, an error), both folded.
+/// </summary>
+public abstract class MetricsDataTests(OpsTestHost host) : IAsyncLifetime
+{
+    protected OpsTestHost Host => host;
+
+    protected TestTenant Tenant { get; private set; } = null!;
+
+    protected TestTenant Other { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Tenant = await host.CreateTenantAsync();
+        Other = await host.CreateTenantAsync();
+        await MetricsData.LoadAsync(Tenant);
+        (await Other.Ingest.PostEventsAsync([
+            Event("x1", MetricsData.M1, new { user_id = "zed", agent_id = "bot-1", channel = "sms", session_id = "sx", tokens_in = 2_000_000, tokens_out = 0, status = "error" }),
+        ])).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await host.FoldAsync();
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
 }

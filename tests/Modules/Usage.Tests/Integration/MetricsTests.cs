@@ -7,24 +7,10 @@ using Xunit;
 namespace Ops.Modules.Usage.Tests.Integration;
 
 /// <summary>GET /v1/usage/metrics on <see cref="MetricsData"/>, every number computed by hand.</summary>
-public sealed class MetricsTests(OpsTestHost host) : IClassFixture<OpsTestHost>, IAsyncLifetime
+public sealed class MetricsTests(OpsTestHost host) : MetricsDataTests(host), IClassFixture<OpsTestHost>
 {
-    private TestTenant _tenant = null!;
-    private TestTenant _other = null!;
-
-    public async Task InitializeAsync()
-    {
-        _tenant = await host.CreateTenantAsync();
-        _other = await host.CreateTenantAsync();
-        await MetricsData.LoadAsync(_tenant);
-        (await _other.Ingest.PostEventsAsync([EventRequests.Event("x1", MetricsData.M1, new { tokens_in = 2_000_000, tokens_out = 0 })])).StatusCode.ShouldBe(HttpStatusCode.OK);
-        await host.FoldAsync();
-    }
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     private async Task<JsonNode> Get(string query, TestTenant? tenant = null) =>
-        (await (await (tenant ?? _tenant).Read.GetAsync("/v1/usage/metrics" + query)).ShouldHaveStatusAsync(HttpStatusCode.OK))!;
+        (await (await (tenant ?? Tenant).Read.GetAsync("/v1/usage/metrics" + query)).ShouldHaveStatusAsync(HttpStatusCode.OK))!;
 
     [Fact]
     public async Task The_last_24_hours_end_with_the_current_hour_and_are_grouped_by_hour()
@@ -106,9 +92,9 @@ public sealed class MetricsTests(OpsTestHost host) : IClassFixture<OpsTestHost>,
     }
 
     [Fact]
-    public async Task Another_tenant_sees_only_its_own_usage()
+    public async Task AnotherTenant_sees_only_its_own_usage()
     {
-        var m = await Get("?period=30d", _other);
+        var m = await Get("?period=30d", Other);
         (m["summary"]!["total_requests"]!.GetValue<long>(), m["summary"]!["total_cost_usd"]!.GetValue<decimal>()).ShouldBe((1L, 6m));
     }
 
@@ -123,9 +109,9 @@ public sealed class MetricsTests(OpsTestHost host) : IClassFixture<OpsTestHost>,
     [InlineData("?period=custom&from=2026-01-01T00:00:00Z&to=2026-05-17T00:00:00Z&group_by=hour", "group_by")]
     [InlineData("?period=7d&group_by=hour&user_id=a", "group_by")]
     public async Task Bad_filters_are_problems_naming_the_parameter(string query, string field) =>
-        await (await _tenant.Read.GetAsync("/v1/usage/metrics" + query)).ShouldBeProblemAsync(HttpStatusCode.BadRequest, field);
+        await (await Tenant.Read.GetAsync("/v1/usage/metrics" + query)).ShouldBeProblemAsync(HttpStatusCode.BadRequest, field);
 
     [Fact]
     public async Task Ingest_keys_cannot_read_metrics() =>
-        (await _tenant.Ingest.GetAsync("/v1/usage/metrics")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await Tenant.Ingest.GetAsync("/v1/usage/metrics")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
 }
