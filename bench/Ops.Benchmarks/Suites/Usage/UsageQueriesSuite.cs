@@ -16,7 +16,8 @@ namespace Ops.Benchmarks.Suites.Usage;
 /// <c>GET /v1/usage/metrics?period=30d&amp;group_by=day</c>, each next to its baseline on the same data in the same run —
 /// the seed's dashboard SQL on seed-shaped tables (requests, errors, usage_daily) built from the same events, and the
 /// naive 30-day <c>percentile_cont</c> and <c>COUNT(DISTINCT user_id)</c> on the raw events — and the sketch p95s
-/// against the exact ones. Options: --events 10000000 --users 5000 --runs 50.
+/// against the exact ones. Options: --events 10000000 --users 5000 --runs 50; --hold 1 prints the database and Api
+/// addresses once the data is in and waits until the file /tmp/bench-release exists (to inspect plans by hand).
 /// </summary>
 public sealed class UsageQueriesSuite : IBenchSuite
 {
@@ -65,6 +66,14 @@ public sealed class UsageQueriesSuite : IBenchSuite
             """);
 
         using var client = server.CreateClient(readKey);
+        if (context.Options.ContainsKey("hold"))
+        {
+            Console.WriteLine($"HOLD {connectionString} key={readKey} url={server.BaseAddress}");
+            while (!File.Exists("/tmp/bench-release"))
+            {
+                await Task.Delay(1000);
+            }
+        }
         var statsMs = await MedianAsync(runs, () => GetAsync(client, "/v1/dashboard/stats"));
         var metricsPath = "/v1/usage/metrics?period=30d&group_by=day";
         var metricsMs = await MedianAsync(runs, () => GetAsync(client, metricsPath));

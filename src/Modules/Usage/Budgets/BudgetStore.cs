@@ -10,7 +10,7 @@ internal sealed record Budget(BudgetScope Scope, string Id, BudgetPeriod Period,
 
 /// <summary>
 /// Budgets (table <c>usage.budgets</c>) and their status. A status's current cost is summed from the rollups for the
-/// budget's current period: tenant and agent budgets from <c>daily_rollup</c>, user budgets from <c>usage_daily</c>
+/// budget's current period: tenant budgets from <c>daily_model_rollup</c>, agent budgets from <c>daily_rollup</c>, user budgets from <c>usage_daily</c>
 /// (ADR 0020), so it trails ingestion by the fold interval (about a second).
 /// </summary>
 internal sealed class BudgetStore(NpgsqlDataSource dataSource, TimeProvider time) : IUsageBudgets
@@ -96,7 +96,7 @@ internal sealed class BudgetStore(NpgsqlDataSource dataSource, TimeProvider time
             $"""
             SELECT b.{Columns.Replace(", ", ", b.", StringComparison.Ordinal)}, p.period_start, p.period_end,
                    CASE b.scope
-                       WHEN 'tenant' THEN (SELECT coalesce(sum(r.cost_usd), 0) FROM usage.daily_rollup r
+                       WHEN 'tenant' THEN (SELECT coalesce(sum(r.cost_usd), 0) FROM usage.daily_model_rollup r
                                            WHERE r.tenant_id = b.tenant_id AND r.day >= p.period_start AND r.day < p.period_end)
                        WHEN 'agent' THEN (SELECT coalesce(sum(r.cost_usd), 0) FROM usage.daily_rollup r
                                           WHERE r.tenant_id = b.tenant_id AND r.day >= p.period_start AND r.day < p.period_end AND r.agent_id = b.entity_id)

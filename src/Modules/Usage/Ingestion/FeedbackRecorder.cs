@@ -8,7 +8,7 @@ internal sealed record FeedbackOutcome(string RequestId, string Rating, string? 
 
 /// <summary>
 /// Thumbs up/down on an earlier event: the latest rating replaces the previous one. If the event is already folded
-/// into the rollups, its hourly and daily rows move their up/down counts by the difference in the same transaction;
+/// into the rollups, its hourly and daily rows (both grains) move their up/down counts by the difference in the same transaction;
 /// if not, the fold will count the rating it finds. The fold's watermark row, held shared, decides which.
 /// </summary>
 internal sealed class FeedbackRecorder(NpgsqlDataSource dataSource, IRedactor redactor, TimeProvider time)
@@ -69,6 +69,10 @@ internal sealed class FeedbackRecorder(NpgsqlDataSource dataSource, IRedactor re
                 WHERE tenant_id = @tenantId AND hour = @hour AND model = @Model AND provider = @Provider AND agent_id = @AgentId AND channel = @Channel;
                 UPDATE usage.daily_rollup SET feedback_up = feedback_up + @up, feedback_down = feedback_down + @down
                 WHERE tenant_id = @tenantId AND day = @day AND model = @Model AND provider = @Provider AND agent_id = @AgentId AND channel = @Channel;
+                UPDATE usage.hourly_model_rollup SET feedback_up = feedback_up + @up, feedback_down = feedback_down + @down
+                WHERE tenant_id = @tenantId AND hour = @hour AND model = @Model AND provider = @Provider;
+                UPDATE usage.daily_model_rollup SET feedback_up = feedback_up + @up, feedback_down = feedback_down + @down
+                WHERE tenant_id = @tenantId AND day = @day AND model = @Model AND provider = @Provider;
                 """,
                 row,
                 transaction,

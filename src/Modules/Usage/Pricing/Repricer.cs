@@ -91,6 +91,18 @@ internal static class Repricer
             WHERE r.tenant_id = @tenant AND r.day = s.day AND r.model = s.model AND r.provider = s.provider AND r.agent_id = s.agent_id AND r.channel = s.channel
             """);
         await Execute($"""
+            UPDATE usage.hourly_model_rollup r SET cost_usd = s.cost, unpriced_requests = s.unpriced, pricing_version = @version
+            FROM (SELECT date_trunc('hour', ts, 'UTC') AS hour, model, provider, sum(cost_usd) AS cost, count(*) FILTER (WHERE unpriced) AS unpriced
+                  FROM usage.events WHERE {FoldedFilter} GROUP BY 1, 2, 3) s
+            WHERE r.tenant_id = @tenant AND r.hour = s.hour AND r.model = s.model AND r.provider = s.provider
+            """);
+        await Execute($"""
+            UPDATE usage.daily_model_rollup r SET cost_usd = s.cost, unpriced_requests = s.unpriced, pricing_version = @version
+            FROM (SELECT (ts AT TIME ZONE 'UTC')::date AS day, model, provider, sum(cost_usd) AS cost, count(*) FILTER (WHERE unpriced) AS unpriced
+                  FROM usage.events WHERE {FoldedFilter} GROUP BY 1, 2, 3) s
+            WHERE r.tenant_id = @tenant AND r.day = s.day AND r.model = s.model AND r.provider = s.provider
+            """);
+        await Execute($"""
             UPDATE usage.usage_daily r SET cost_usd = s.cost, unpriced_requests = s.unpriced, pricing_version = @version
             FROM (SELECT user_id, (ts AT TIME ZONE 'UTC')::date AS day, model, sum(cost_usd) AS cost, count(*) FILTER (WHERE unpriced) AS unpriced
                   FROM usage.events WHERE {FoldedFilter} GROUP BY 1, 2, 3) s

@@ -50,12 +50,13 @@ internal sealed class BreakdownReader(NpgsqlDataSource dataSource)
             Dimension.User => ("user_id AS key, ''::text AS key2", true, string.Empty),
             _ => ("model AS key, provider AS key2", false, string.Empty),
         };
+        var withAgentAndChannel = by is Dimension.Agent or Dimension.Channel;
         var parameters = query.Parameters();
         parameters.Add("top", top);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<GroupTotals>(new CommandDefinition(
             $"""
-            WITH f AS ({query.FactsSql(withUsers)})
+            WITH f AS ({query.FactsSql(withUsers, withAgentAndChannel)})
             SELECT {keys}, sum(requests)::bigint AS requests, sum(tokens_in)::bigint AS tokens_in, sum(tokens_out)::bigint AS tokens_out,
                    sum(cost_usd) AS cost_usd, sum(errors)::bigint AS errors, min(first_ts) AS first_ts, max(last_ts) AS last_ts
             FROM f {where}

@@ -1,5 +1,6 @@
 using Dapper;
 using Npgsql;
+using Ops.Modules.Usage.Sketches;
 
 namespace Ops.Modules.Usage.Reading;
 
@@ -25,8 +26,9 @@ internal sealed record UsageMetrics(UsageSummary Summary, IReadOnlyList<TimeSeri
 
 /// <summary>
 /// Answers <c>GET /v1/usage/metrics</c> (and the stream's summary) from <see cref="UsageQuery.FactsSql"/>: one round
-/// trip of aggregations over a few thousand rollup rows; p95s merge the rows' sketches set-based in one pass for the
-/// time buckets and the models together (GROUPING SETS).
+/// trip of aggregations over the rollup rows of the window (a few hundred in the model grain of ADR 0027). The p95s
+/// merge the rows' sketches here, per time bucket and per model: reading a few hundred stored arrays costs less than
+/// unnesting their buckets into rows in SQL (ADR 0027).
 /// </summary>
 internal sealed class MetricsReader(NpgsqlDataSource dataSource)
 {
@@ -52,23 +54,25 @@ internal sealed class MetricsReader(NpgsqlDataSource dataSource)
             SELECT model, provider, sum(requests)::bigint AS requests, sum(tokens_in)::bigint AS tokens_in, sum(tokens_out)::bigint AS tokens_out,
                    sum(cost_usd) AS cost_usd, sum(latency_sum_ms)::bigint AS latency_sum_ms, sum(latency_count)::bigint AS latency_count
             FROM f GROUP BY model, provider;
-            WITH f AS ({facts}),
-            b AS (
-                SELECT GROUPING(f.bucket) AS by_model, f.bucket AS t, f.model, f.provider, x.bucket AS k, sum(x.count)::bigint AS c
-                FROM f CROSS JOIN LATERAL usage.sketch_buckets(f.latency_sketch) x
-                GROUP BY GROUPING SETS ((f.bucket, x.bucket), (f.model, f.provider, x.bucket))
-            )
-            SELECT by_model, t, model, provider, usage.sketch_quantile(array_agg(ARRAY[k::bigint, c] ORDER BY k), 0.95) AS p95
-            FROM b GROUP BY by_model, t, model, provider;
+            WITH f AS ({facts})
+            SELECT bucket, model, provider, latency_sketch FROM f WHERE latency_count > 0;
             """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, query.Parameters(), cancellationToken: cancellationToken));
         var summary = await ReadSummaryAsync(results);
         var buckets = (await results.ReadAsync<BucketRow>()).ToDictionary(r => r.Bucket);
         var models = (await results.ReadAsync<ModelRow>()).ToList();
-        var p95s = (await results.ReadAsync<P95Row>()).ToList();
-        var bucketP95 = p95s.Where(p => p.ByModel == 0).ToDictionary(p => p.T!.Value, p => p.P95);
-        var modelP95 = p95s.Where(p => p.ByModel == 1).ToDictionary(p => (p.Model!, p.Provider!), p => p.P95);
+        var bucketSketches = new Dictionary<DateTimeOffset, LatencySketch>();
+        var modelSketches = new Dictionary<(string Model, string Provider), LatencySketch>();
+        foreach (var row in await results.ReadAsync<SketchRow>())
+        {
+            var sketch = LatencySketch.FromStored(row.LatencySketch);
+            Merged(bucketSketches, row.Bucket).Merge(sketch);
+            Merged(modelSketches, (row.Model, row.Provider)).Merge(sketch);
+        }
+
+        var bucketP95 = bucketSketches.ToDictionary(p => p.Key, p => p.Value.Quantile(0.95));
+        var modelP95 = modelSketches.ToDictionary(p => p.Key, p => p.Value.Quantile(0.95));
 
         var series = query.Window.Buckets().Select(t =>
         {
@@ -134,12 +138,22 @@ internal sealed class MetricsReader(NpgsqlDataSource dataSource)
         public long LatencyCount { get; init; }
     }
 
-    private sealed class P95Row
+    private static LatencySketch Merged<TKey>(Dictionary<TKey, LatencySketch> sketches, TKey key)
+        where TKey : notnull
     {
-        public int ByModel { get; init; }
-        public DateTimeOffset? T { get; init; }
-        public string? Model { get; init; }
-        public string? Provider { get; init; }
-        public double? P95 { get; init; }
+        if (!sketches.TryGetValue(key, out var sketch))
+        {
+            sketches[key] = sketch = new LatencySketch();
+        }
+
+        return sketch;
+    }
+
+    private sealed class SketchRow
+    {
+        public DateTimeOffset Bucket { get; init; }
+        public string Model { get; init; } = string.Empty;
+        public string Provider { get; init; } = string.Empty;
+        public object LatencySketch { get; init; } = DBNull.Value;
     }
 }

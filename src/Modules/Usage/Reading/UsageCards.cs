@@ -1,6 +1,7 @@
 using Dapper;
 using Npgsql;
 using Ops.Modules.Usage.Contracts;
+using Ops.Modules.Usage.Sketches;
 
 namespace Ops.Modules.Usage.Reading;
 
@@ -24,30 +25,29 @@ internal sealed record CardFigures(
 
 /// <summary>
 /// One implementation of "how is the tenant doing right now" for <c>GET /v1/dashboard/stats</c>, the stream and
-/// <see cref="IUsageSignals"/> (ADR 0020's card plan): cost and p95 today/yesterday from <c>daily_rollup</c>, the 24-hour
-/// counts from <c>hourly_rollup</c> (hour-aligned, the current hour included), DAU from <c>daily_active_users</c>, the
-/// daily budget from <c>budgets</c>: one round trip of small index scans. The signals' latency window (minutes, for the
+/// <see cref="IUsageSignals"/> (ADR 0020's card plan, ADR 0027's small rollups): cost and p95 today/yesterday from
+/// <c>daily_model_rollup</c>, the 24-hour counts from <c>hourly_model_rollup</c> (hour-aligned, the current hour
+/// included), DAU from <c>daily_counts</c>, the daily budget from <c>budgets</c>: one round trip of a few dozen rows;
+/// the p95s merge the day rows' sketches here, as the metrics do. The signals' latency window (minutes, for the
 /// Alerts rules) is read exactly from raw events instead: an hour-aligned window would stretch "the last 15 minutes"
 /// to up to an hour, and a short window of raw events is a small range scan of (tenant_id, ts).
 /// </summary>
 internal sealed class UsageCards(NpgsqlDataSource dataSource, TimeProvider time) : IUsageSignals
 {
-    private static readonly string Sql = $"""
+    private const string Sql = """
         SELECT coalesce(sum(cost_usd) FILTER (WHERE day = @today), 0) AS today, coalesce(sum(cost_usd) FILTER (WHERE day = @yesterday), 0) AS yesterday
-        FROM usage.daily_rollup WHERE tenant_id = @tenant AND day >= @yesterday AND day <= @today;
+        FROM usage.daily_model_rollup WHERE tenant_id = @tenant AND day >= @yesterday AND day <= @today;
 
-        WITH d AS (SELECT @today - day AS ago, latency_sketch, ttft_sketch FROM usage.daily_rollup WHERE tenant_id = @tenant AND day >= @yesterday AND day <= @today)
-        SELECT 0 AS kind, key, p95 FROM ({SketchSql.P95("d", "s.ago", "latency_sketch")}) l
-        UNION ALL
-        SELECT 1, key, p95 FROM ({SketchSql.P95("d", "s.ago", "ttft_sketch")}) t;
+        SELECT @today - day AS ago, latency_sketch, ttft_sketch FROM usage.daily_model_rollup
+        WHERE tenant_id = @tenant AND day >= @yesterday AND day <= @today;
 
         SELECT coalesce(sum(errors), 0)::bigint AS errors, coalesce(sum(critical_errors), 0)::bigint AS critical,
                coalesce(sum(unpriced_requests), 0)::bigint AS unpriced, coalesce(sum(feedback_up), 0)::bigint AS up,
                coalesce(sum(feedback_down), 0)::bigint AS down
-        FROM usage.hourly_rollup WHERE tenant_id = @tenant AND hour >= @dayAgo AND hour < @hourEnd;
+        FROM usage.hourly_model_rollup WHERE tenant_id = @tenant AND hour >= @dayAgo AND hour < @hourEnd;
 
-        SELECT @today - day AS ago, count(*) AS users FROM usage.daily_active_users
-        WHERE tenant_id = @tenant AND day >= @threeDaysAgo AND day <= @today GROUP BY day;
+        SELECT @today - day AS ago, active_users AS users FROM usage.daily_counts
+        WHERE tenant_id = @tenant AND day >= @threeDaysAgo AND day <= @today;
 
         SELECT period, limit_usd FROM usage.budgets WHERE tenant_id = @tenant AND scope = 'tenant' AND entity_id = @tenant;
         """;
@@ -82,12 +82,17 @@ internal sealed class UsageCards(NpgsqlDataSource dataSource, TimeProvider time)
             cancellationToken: cancellationToken));
 
         var cost = await results.ReadSingleAsync<(decimal Today, decimal Yesterday)>();
-        var dayP95 = (await results.ReadAsync<(int Kind, int Ago, double P95)>()).ToList();
+        // [ago]: today's and yesterday's sketches, merged over the models.
+        LatencySketch[] latency = [new(), new()], ttft = [new(), new()];
+        foreach (var row in await results.ReadAsync<DaySketches>())
+        {
+            latency[row.Ago].Merge(LatencySketch.FromStored(row.LatencySketch));
+            ttft[row.Ago].Merge(LatencySketch.FromStored(row.TtftSketch));
+        }
+
         var counts = await results.ReadSingleAsync<(long Errors, long Critical, long Unpriced, long Up, long Down)>();
         var dau = (await results.ReadAsync<(int Ago, long Users)>()).ToDictionary(r => r.Ago, r => r.Users);
         var budgets = (await results.ReadAsync<(string Period, decimal LimitUsd)>()).ToDictionary(r => r.Period, r => r.LimitUsd, StringComparer.Ordinal);
-
-        double? P95Of(int kind, int ago) => dayP95.Where(r => r.Kind == kind && r.Ago == ago).Select(r => (double?)r.P95).FirstOrDefault();
 
         return new CardFigures(
             now,
@@ -100,9 +105,9 @@ internal sealed class UsageCards(NpgsqlDataSource dataSource, TimeProvider time)
             counts.Unpriced,
             counts.Up,
             counts.Down,
-            P95Of(0, 0),
-            P95Of(0, 1),
-            P95Of(1, 0),
+            latency[0].Quantile(0.95),
+            latency[1].Quantile(0.95),
+            ttft[0].Quantile(0.95),
             [.. Enumerable.Range(0, 4).Select(ago => dau.GetValueOrDefault(ago))]);
     }
 
@@ -117,6 +122,13 @@ internal sealed class UsageCards(NpgsqlDataSource dataSource, TimeProvider time)
         return new UsageSignals(
             f.Day, f.CostTodayUsd, f.DailyBudgetUsd, f.Errors24h, f.CriticalErrors24h, w.LatencyP95, w.TtftP95,
             w.LatencySamples, w.TtftSamples, f.FeedbackUp24h, f.FeedbackDown24h, f.Dau, f.UnpricedEvents24h);
+    }
+
+    private sealed class DaySketches
+    {
+        public int Ago { get; init; }
+        public object LatencySketch { get; init; } = DBNull.Value;
+        public object TtftSketch { get; init; } = DBNull.Value;
     }
 
     /// <summary>The tenant's day budget; else its month budget spread evenly over the month's days; else none.</summary>

@@ -106,6 +106,9 @@ internal sealed class UsageQuery(string tenantId, UsageWindow window, UsageFilte
         p.Add("day_end_ts", UtcPeriods.StartOf(dayEnd));
         p.Add("first_day", window.Days.First);
         p.Add("last_day", window.Days.Last);
+        var (months, masks) = UtcPeriods.DayMasks(window.Days.First, window.Days.Last);
+        p.Add("months", months);
+        p.Add("month_masks", masks);
         p.Add("f_model", filters.Models.ToArray());
         p.Add("f_provider", filters.Providers.Select(v => v.ToLowerInvariant()).ToArray());
         p.Add("f_agent", filters.AgentIds.ToArray());
@@ -121,19 +124,21 @@ internal sealed class UsageQuery(string tenantId, UsageWindow window, UsageFilte
     /// With them: <c>activity_daily</c> + raw events for the edges (no latency, feedback or critical counts: those are
     /// not kept per user). Hour grouping reads only the hour grain.
     /// </summary>
-    public string FactsSql(bool withUsers = false)
+    public string FactsSql(bool withUsers = false, bool withAgentAndChannel = false)
     {
         var users = withUsers || filters.ByUserOrSession;
+        // The model grain (ADR 0027) holds every measure but no agent/channel: enough unless they are asked or filtered.
+        var grain = !withAgentAndChannel && filters.AgentIds.Count == 0 && filters.Channels.Count == 0 ? "_model" : string.Empty;
         var (dayStart, dayEnd) = window.WholeDays;
         var hourly = window.GroupBy == TimeGrouping.Hour || dayStart >= dayEnd;
         var sql = new StringBuilder();
         if (!hourly)
         {
-            sql.Append(users ? ActivityDays() : RollupDays()).Append("\nUNION ALL\n");
+            sql.Append(users ? ActivityDays() : RollupDays(grain)).Append("\nUNION ALL\n");
         }
 
         var range = hourly ? "{0} >= @from AND {0} < @to" : "(({0} >= @from AND {0} < @day_start_ts) OR ({0} >= @day_end_ts AND {0} < @to))";
-        sql.Append(users ? RawHours(range) : RollupHours(range));
+        sql.Append(users ? RawHours(range) : RollupHours(range, grain));
         return sql.ToString();
     }
 
@@ -148,18 +153,21 @@ internal sealed class UsageQuery(string tenantId, UsageWindow window, UsageFilte
         _ => $"date_trunc('week', {hour}, 'UTC')",
     };
 
-    private string RollupDays() => $"""
-        SELECT {DayBucket("day")} AS bucket, model, provider, agent_id, channel, ''::text AS user_id, ''::text AS session_id, requests, tokens_in, tokens_out,
+    /// <summary>Columns agent_id and channel of a rollup of the given grain ('' in the model grain, which has neither).</summary>
+    private static string AgentAndChannel(string grain) => grain.Length == 0 ? "agent_id, channel" : "''::text AS agent_id, ''::text AS channel";
+
+    private string RollupDays(string grain) => $"""
+        SELECT {DayBucket("day")} AS bucket, model, provider, {AgentAndChannel(grain)}, ''::text AS user_id, ''::text AS session_id, requests, tokens_in, tokens_out,
                cost_usd, errors, critical_errors, unpriced_requests, feedback_up, feedback_down, latency_count, latency_sum_ms, latency_sketch,
                ttft_count, ttft_sum_ms, ttft_sketch, NULL::timestamptz AS first_ts, NULL::timestamptz AS last_ts
-        FROM usage.daily_rollup WHERE tenant_id = @tenant AND day >= @day_start AND day < @day_end{DimensionFilters("")}
+        FROM usage.daily{grain}_rollup WHERE tenant_id = @tenant AND day >= @day_start AND day < @day_end{DimensionFilters("")}
         """;
 
-    private string RollupHours(string range) => $"""
-        SELECT {HourBucket("hour")} AS bucket, model, provider, agent_id, channel, ''::text AS user_id, ''::text AS session_id, requests, tokens_in, tokens_out,
+    private string RollupHours(string range, string grain) => $"""
+        SELECT {HourBucket("hour")} AS bucket, model, provider, {AgentAndChannel(grain)}, ''::text AS user_id, ''::text AS session_id, requests, tokens_in, tokens_out,
                cost_usd, errors, critical_errors, unpriced_requests, feedback_up, feedback_down, latency_count, latency_sum_ms, latency_sketch,
                ttft_count, ttft_sum_ms, ttft_sketch, NULL::timestamptz AS first_ts, NULL::timestamptz AS last_ts
-        FROM usage.hourly_rollup WHERE tenant_id = @tenant AND {string.Format(System.Globalization.CultureInfo.InvariantCulture, range, "hour")}{DimensionFilters("")}
+        FROM usage.hourly{grain}_rollup WHERE tenant_id = @tenant AND {string.Format(System.Globalization.CultureInfo.InvariantCulture, range, "hour")}{DimensionFilters("")}
         """;
 
     private string ActivityDays() => $"""
@@ -207,9 +215,10 @@ internal sealed class UsageQuery(string tenantId, UsageWindow window, UsageFilte
     }
 
     /// <summary>
-    /// Distinct active users and sessions. Short windows (≤ 48 h) count raw events exactly; longer ones count by UTC day
-    /// from <c>daily_active_users</c> (no filter) or <c>activity_daily</c>: a user active on a day the window touches counts.
-    /// Columns: users, sessions.
+    /// Distinct active users and sessions. Short windows (≤ 48 h) count raw events exactly; longer ones count by UTC day:
+    /// a user active on a day the window touches counts. Without filters from the small rollups of ADR 0027 (users: one
+    /// <c>user_months</c> row per user and month; sessions: those started on the window's days plus the multi-day ones
+    /// started before and still going on its first day); with filters from <c>activity_daily</c>. Columns: users, sessions.
     /// </summary>
     public string ActiveSql() => window.IsShort
         ? $"""
@@ -222,8 +231,11 @@ internal sealed class UsageQuery(string tenantId, UsageWindow window, UsageFilte
               FROM usage.activity_daily WHERE tenant_id = @tenant AND day >= @first_day AND day <= @last_day{DimensionFilters("")}{UserFilters("")}
               """
             : """
-              SELECT (SELECT count(DISTINCT user_id) FROM usage.daily_active_users WHERE tenant_id = @tenant AND day >= @first_day AND day <= @last_day) AS users,
-                     (SELECT count(DISTINCT session_id) FROM usage.activity_daily
-                      WHERE tenant_id = @tenant AND day >= @first_day AND day <= @last_day AND session_id <> '') AS sessions
+              SELECT (SELECT count(DISTINCT u.user_id) FROM unnest(@months, @month_masks) AS m(month, mask)
+                      JOIN usage.user_months u ON u.tenant_id = @tenant AND u.month = m.month AND u.active_days & m.mask <> 0) AS users,
+                     ((SELECT coalesce(sum(sessions_started), 0) FROM usage.daily_counts
+                       WHERE tenant_id = @tenant AND day >= @first_day AND day <= @last_day)
+                      + (SELECT count(*) FROM usage.session_spans
+                         WHERE tenant_id = @tenant AND last_day > first_day AND last_day >= @first_day AND first_day < @first_day))::bigint AS sessions
               """;
 }

@@ -42,7 +42,7 @@ internal sealed class UsageSpendReader(NpgsqlDataSource dataSource) : IUsageSpen
         var rows = await connection.QueryAsync<UnpricedRow>(new CommandDefinition(
             """
             SELECT model, provider, sum(unpriced_requests) AS events
-            FROM usage.hourly_rollup WHERE tenant_id = @tenantId AND hour >= date_trunc('hour', @since::timestamptz, 'UTC')
+            FROM usage.hourly_model_rollup WHERE tenant_id = @tenantId AND hour >= date_trunc('hour', @since::timestamptz, 'UTC')
             GROUP BY model, provider HAVING sum(unpriced_requests) > 0 ORDER BY model, provider
             """,
             new { tenantId, since },

@@ -17,4 +17,24 @@ internal static class UtcPeriods
     }
 
     public static DateTimeOffset StartOf(DateOnly day) => new(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+
+    /// <summary>
+    /// The months [<paramref name="first"/>, <paramref name="last"/>] touches, each with the bits of its days in the
+    /// range (bit d−1 = day d): the masks <c>usage.user_months.active_days</c> is tested against.
+    /// </summary>
+    public static (DateOnly[] Months, int[] Masks) DayMasks(DateOnly first, DateOnly last)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(first, last);
+        var months = new List<DateOnly>();
+        var masks = new List<int>();
+        for (var month = MonthStart(first); month <= last; month = month.AddMonths(1))
+        {
+            var from = first > month ? first.Day : 1;
+            var to = last < month.AddMonths(1) ? last.Day : DaysInMonth(month);
+            months.Add(month);
+            masks.Add((int)(((1L << to) - 1) & ~((1L << (from - 1)) - 1)));
+        }
+
+        return ([.. months], [.. masks]);
+    }
 }
