@@ -17,6 +17,31 @@ internal static class SnoozeStore
             $"SELECT {Columns} FROM alerts.snoozes WHERE tenant_id = @tenantId AND key = @key AND until > @now FOR UPDATE",
             new { tenantId, key, now }, transaction, cancellationToken: cancellationToken));
 
+    /// <summary>
+    /// Runs <paramref name="change"/> on the key's snooze in force, locked, in one transaction it commits; false (nothing
+    /// run) when the key is not snoozed. What unsnooze and the follow-up note share.
+    /// </summary>
+    public static async Task<bool> ChangeActiveAsync(
+        NpgsqlDataSource dataSource,
+        string tenantId,
+        string key,
+        DateTimeOffset now,
+        Func<Snooze, NpgsqlConnection, NpgsqlTransaction, Task> change,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var active = await GetActiveForUpdateAsync(tenantId, key, now, connection, transaction, cancellationToken);
+        if (active is null)
+        {
+            return false;
+        }
+
+        await change(active, connection, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
     public static Task SaveAsync(string tenantId, Snooze snooze, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
         connection.ExecuteAsync(new CommandDefinition(
             """

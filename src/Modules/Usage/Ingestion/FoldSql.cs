@@ -93,7 +93,9 @@ internal static class FoldSql
             INSERT INTO usage.user_months AS r (tenant_id, month, user_id, active_days)
             SELECT @tenant, date_trunc('month', day)::date, user_id, bit_or(1 << (extract(day FROM day)::integer - 1))
             FROM user_days GROUP BY 2, 3
+            -- Most folds see users already marked for the day: the WHERE skips rewriting those rows.
             ON CONFLICT (tenant_id, month, user_id) DO UPDATE SET active_days = r.active_days | excluded.active_days
+                WHERE r.active_days | excluded.active_days <> r.active_days
         ),
         -- The chunk's sessions with the first day already known (null: new). A session counts as started on its
         -- first day; an earlier event (a backfill) moves that day.
@@ -109,6 +111,7 @@ internal static class FoldSql
             ON CONFLICT (tenant_id, session_id) DO UPDATE SET
                 first_day = least(r.first_day, excluded.first_day),
                 last_day = greatest(r.last_day, excluded.last_day)
+                WHERE excluded.first_day < r.first_day OR excluded.last_day > r.last_day
         ),
         day_counts AS (
             INSERT INTO usage.daily_counts AS r (tenant_id, day, active_users, sessions_started)

@@ -34,18 +34,25 @@ internal sealed class MetricsReader(NpgsqlDataSource dataSource)
 {
     public async Task<UsageSummary> SummaryAsync(UsageQuery query, CancellationToken cancellationToken)
     {
+        var active = ActiveAsync(query, cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
-            $"{SummarySql(query)};\n{query.ActiveSql()}", query.Parameters(), cancellationToken: cancellationToken));
-        return await ReadSummaryAsync(results);
+        var totals = await connection.QuerySingleAsync<BucketRow>(new CommandDefinition(SummarySql(query), query.Parameters(), cancellationToken: cancellationToken));
+        return Summary(totals, await active);
+    }
+
+    /// <summary>The distinct counts, on a connection of their own so they run beside the other statements.</summary>
+    private async Task<(long Users, long Sessions)> ActiveAsync(UsageQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleAsync<(long Users, long Sessions)>(new CommandDefinition(query.ActiveSql(), query.Parameters(), cancellationToken: cancellationToken));
     }
 
     public async Task<UsageMetrics> MetricsAsync(UsageQuery query, CancellationToken cancellationToken)
     {
+        var active = ActiveAsync(query, cancellationToken);
         var facts = query.FactsSql();
         var sql = $"""
             {SummarySql(query)};
-            {query.ActiveSql()};
             WITH f AS ({facts})
             SELECT bucket, coalesce(sum(tokens_in), 0)::bigint AS tokens_in, coalesce(sum(tokens_out), 0)::bigint AS tokens_out,
                    coalesce(sum(cost_usd), 0) AS cost_usd, coalesce(sum(requests), 0)::bigint AS requests, coalesce(sum(errors), 0)::bigint AS errors
@@ -59,7 +66,7 @@ internal sealed class MetricsReader(NpgsqlDataSource dataSource)
             """;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(sql, query.Parameters(), cancellationToken: cancellationToken));
-        var summary = await ReadSummaryAsync(results);
+        var totals = await results.ReadSingleAsync<BucketRow>();
         var buckets = (await results.ReadAsync<BucketRow>()).ToDictionary(r => r.Bucket);
         var models = (await results.ReadAsync<ModelRow>()).ToList();
         var bucketSketches = new Dictionary<DateTimeOffset, LatencySketch>();
@@ -90,7 +97,7 @@ internal sealed class MetricsReader(NpgsqlDataSource dataSource)
             .Select(g => new ProviderUsage(
                 g.Key, g.Sum(m => m.TokensIn + m.TokensOut), g.Sum(m => m.TokensIn), g.Sum(m => m.TokensOut), Money.Normalize(g.Sum(m => m.CostUsd)), g.Sum(m => m.Requests)))
             .OrderByDescending(p => p.CostUsd).ThenByDescending(p => p.Requests).ThenBy(p => p.Provider, StringComparer.Ordinal).ToList();
-        return new UsageMetrics(summary, series, byModel, byProvider);
+        return new UsageMetrics(Summary(totals, await active), series, byModel, byProvider);
     }
 
     private static string SummarySql(UsageQuery query) => $"""
@@ -100,10 +107,8 @@ internal sealed class MetricsReader(NpgsqlDataSource dataSource)
         FROM f
         """;
 
-    private static async Task<UsageSummary> ReadSummaryAsync(SqlMapper.GridReader results)
+    private static UsageSummary Summary(BucketRow totals, (long Users, long Sessions) active)
     {
-        var totals = await results.ReadSingleAsync<BucketRow>();
-        var active = await results.ReadSingleAsync<(long Users, long Sessions)>();
         var tokens = totals.TokensIn + totals.TokensOut;
         var cost = Money.Normalize(totals.CostUsd);
         return new UsageSummary(

@@ -231,8 +231,9 @@ internal sealed class UsageQuery(string tenantId, UsageWindow window, UsageFilte
               FROM usage.activity_daily WHERE tenant_id = @tenant AND day >= @first_day AND day <= @last_day{DimensionFilters("")}{UserFilters("")}
               """
             : """
-              SELECT (SELECT count(DISTINCT u.user_id) FROM unnest(@months, @month_masks) AS m(month, mask)
-                      JOIN usage.user_months u ON u.tenant_id = @tenant AND u.month = m.month AND u.active_days & m.mask <> 0) AS users,
+              SELECT (SELECT count(*) FROM (SELECT u.user_id FROM unnest(@months, @month_masks) AS m(month, mask)
+                      JOIN usage.user_months u ON u.tenant_id = @tenant AND u.month = m.month AND u.active_days & m.mask <> 0
+                      GROUP BY u.user_id) AS active) AS users,
                      ((SELECT coalesce(sum(sessions_started), 0) FROM usage.daily_counts
                        WHERE tenant_id = @tenant AND day >= @first_day AND day <= @last_day)
                       + (SELECT count(*) FROM usage.session_spans

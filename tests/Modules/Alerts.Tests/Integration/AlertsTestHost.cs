@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
 using Ops.Testing;
@@ -56,33 +55,6 @@ internal static class AlertsApi
         }
 
         await admin.SetRuleAsync(key, settings ?? new { enabled = true });
-    }
-
-    public static Task<HttpResponseMessage> PostEventsAsync(this HttpClient ingest, IEnumerable<JsonObject> events) =>
-        ingest.PostAsync("/v1/usage/events", new StringContent(new JsonArray(events.Select(e => (JsonNode)e).ToArray()).ToJsonString(), Encoding.UTF8, "application/json"));
-
-    /// <summary>A valid usage event (as tests/Modules/Usage.Tests builds them); override fields with <paramref name="fields"/>.</summary>
-    public static JsonObject Event(string requestId, DateTimeOffset ts, object? fields = null)
-    {
-        var e = new JsonObject
-        {
-            ["request_id"] = requestId,
-            ["user_id"] = "u_1",
-            ["model"] = "claude-sonnet-4-7",
-            ["tokens_in"] = 1_000,
-            ["tokens_out"] = 200,
-            ["ts"] = ts.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-            ["latency_ms"] = 1_200,
-        };
-        if (fields is not null)
-        {
-            foreach (var (name, value) in System.Text.Json.JsonSerializer.SerializeToNode(fields)!.AsObject())
-            {
-                e[name] = value?.DeepClone();
-            }
-        }
-
-        return e;
     }
 
     public static async Task IngestAsync(this HttpClient ingest, params JsonObject[] events)

@@ -4,6 +4,7 @@ using Ops.Testing;
 using Shouldly;
 using Xunit;
 using static Ops.Modules.Alerts.Tests.Integration.AlertsApi;
+using static Ops.Testing.UsageEvents;
 
 namespace Ops.Modules.Alerts.Tests.Integration;
 

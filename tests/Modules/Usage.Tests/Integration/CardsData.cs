@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Ops.Testing;
 using Shouldly;
 using static Ops.Modules.Usage.Tests.Integration.EventRequests;
+using static Ops.Testing.UsageEvents;
 
 namespace Ops.Modules.Usage.Tests.Integration;
 

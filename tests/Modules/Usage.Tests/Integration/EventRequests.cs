@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json.Nodes;
 
 namespace Ops.Modules.Usage.Tests.Integration;
 
@@ -14,41 +13,11 @@ internal static class EventRequests
     public static Task<HttpResponseMessage> PostEventsAsync(this HttpClient client, string json) =>
         client.PostAsync("/v1/usage/events", new StringContent(json, Encoding.UTF8, "application/json"));
 
-    public static Task<HttpResponseMessage> PostEventsAsync(this HttpClient client, IEnumerable<JsonObject> events) =>
-        client.PostAsync("/v1/usage/events", new StringContent(new JsonArray(events.Select(e => (JsonNode)e.DeepClone()).ToArray()).ToJsonString(), Encoding.UTF8, "application/json"));
-
     public static Task<HttpResponseMessage> PostNdjsonAsync(this HttpClient client, IEnumerable<string> lines) =>
         client.PostAsync("/v1/usage/events", new StringContent(string.Join('\n', lines) + "\n", Encoding.UTF8, "application/x-ndjson"));
 
     public static Task<HttpResponseMessage> PostFeedbackAsync(this HttpClient client, string requestId, string rating, string? comment = null) =>
         client.PostAsJsonAsync("/v1/usage/feedback", new { request_id = requestId, rating, comment });
-
-    /// <summary>A valid event; override any field with <paramref name="fields"/>.</summary>
-    public static JsonObject Event(string requestId, DateTimeOffset ts, object? fields = null)
-    {
-        var e = new JsonObject
-        {
-            ["request_id"] = requestId,
-            ["user_id"] = "u_1",
-            ["model"] = "claude-sonnet-4-7",
-            ["tokens_in"] = 1_000,
-            ["tokens_out"] = 200,
-            ["ts"] = ts.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-            ["latency_ms"] = 1_200,
-        };
-        return fields is null ? e : e.With(fields);
-    }
-
-    /// <summary>Sets (or, with null values, clears) the fields of <paramref name="fields"/> on the event; returns it.</summary>
-    public static JsonObject With(this JsonObject e, object fields)
-    {
-        foreach (var (name, value) in System.Text.Json.JsonSerializer.SerializeToNode(fields)!.AsObject())
-        {
-            e[name] = value?.DeepClone();
-        }
-
-        return e;
-    }
 }
 
 internal static class ClockExtensions

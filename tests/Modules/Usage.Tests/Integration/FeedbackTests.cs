@@ -3,6 +3,7 @@ using Ops.Testing;
 using Shouldly;
 using Xunit;
 using static Ops.Modules.Usage.Tests.Integration.EventRequests;
+using static Ops.Testing.UsageEvents;
 
 namespace Ops.Modules.Usage.Tests.Integration;
 

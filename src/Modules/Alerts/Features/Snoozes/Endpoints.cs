@@ -133,20 +133,13 @@ internal sealed class UnsnoozeEndpoint(NpgsqlDataSource dataSource, IAuditWriter
     public override async Task HandleAsync(UnsnoozeRequest req, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        var caller = HttpContext.GetCaller();
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        var before = await SnoozeStore.GetActiveForUpdateAsync(caller.TenantId, req.Key, now, connection, transaction, ct);
-        if (before is null)
+        var tenantId = HttpContext.GetCaller().TenantId;
+        var ended = await SnoozeStore.ChangeActiveAsync(dataSource, tenantId, req.Key, now, async (before, connection, transaction) =>
         {
-            await Send.ResultAsync(Problems.NotFound($"'{req.Key}' is not snoozed."));
-            return;
-        }
-
-        await SnoozeStore.DeleteAsync(caller.TenantId, req.Key, connection, transaction, ct);
-        await audit.WriteAsync(OperatorAction.Create(HttpContext, "alert.unsnoozed", now, $"alert:{req.Key}", before, null, req.Reason), connection, transaction, ct);
-        await transaction.CommitAsync(ct);
-        await Send.NoContentAsync(ct);
+            await SnoozeStore.DeleteAsync(tenantId, req.Key, connection, transaction, ct);
+            await audit.WriteAsync(OperatorAction.Create(HttpContext, "alert.unsnoozed", now, $"alert:{req.Key}", before, null, req.Reason), connection, transaction, ct);
+        }, ct);
+        await (ended ? Send.NoContentAsync(ct) : Send.ResultAsync(Problems.NotFound($"'{req.Key}' is not snoozed.")));
     }
 }
 
@@ -206,20 +199,14 @@ internal sealed class NoteEndpoint(NpgsqlDataSource dataSource, IAuditWriter aud
     public override async Task HandleAsync(NoteRequest req, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        var caller = HttpContext.GetCaller();
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
-        var before = await SnoozeStore.GetActiveForUpdateAsync(caller.TenantId, req.Key, now, connection, transaction, ct);
-        if (before is null)
+        var tenantId = HttpContext.GetCaller().TenantId;
+        Snooze? noted = null;
+        await SnoozeStore.ChangeActiveAsync(dataSource, tenantId, req.Key, now, async (before, connection, transaction) =>
         {
-            await Send.ResultAsync(Problems.NotFound($"'{req.Key}' is not snoozed."));
-            return;
-        }
-
-        var after = before with { FollowUpNote = req.Body.Note, NotedAt = now };
-        await SnoozeStore.SaveAsync(caller.TenantId, after, connection, transaction, ct);
-        await audit.WriteAsync(OperatorAction.Create(HttpContext, "alert.snooze_noted", now, $"alert:{req.Key}", before, after), connection, transaction, ct);
-        await transaction.CommitAsync(ct);
-        await Send.OkAsync(SnoozeResponse.From(after, now, options.Value), ct);
+            noted = before with { FollowUpNote = req.Body.Note, NotedAt = now };
+            await SnoozeStore.SaveAsync(tenantId, noted, connection, transaction, ct);
+            await audit.WriteAsync(OperatorAction.Create(HttpContext, "alert.snooze_noted", now, $"alert:{req.Key}", before, noted), connection, transaction, ct);
+        }, ct);
+        await (noted is null ? Send.ResultAsync(Problems.NotFound($"'{req.Key}' is not snoozed.")) : Send.OkAsync(SnoozeResponse.From(noted, now, options.Value), ct));
     }
 }
