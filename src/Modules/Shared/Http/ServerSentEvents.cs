@@ -34,6 +34,26 @@ public static class ServerSentEvents
         return WriteAsync(response, text.ToString(), cancellationToken);
     }
 
+    /// <summary>
+    /// Waits for the stream's next signal (<paramref name="wait"/>, e.g. a channel read) at most one
+    /// <paramref name="heartbeat"/> interval of <paramref name="time"/>: its result, or null when the interval passed
+    /// first and the caller should write a heartbeat. <paramref name="token"/> ending still throws.
+    /// </summary>
+    public static async Task<bool?> WaitOrHeartbeatAsync(Func<CancellationToken, ValueTask<bool>> wait, TimeSpan heartbeat, TimeProvider time, CancellationToken token)
+    {
+        ArgumentNullException.ThrowIfNull(wait);
+        using var idle = new CancellationTokenSource(heartbeat, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, idle.Token);
+        try
+        {
+            return await wait(linked.Token);
+        }
+        catch (OperationCanceledException) when (idle.IsCancellationRequested && !token.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The client's <c>Last-Event-ID</c> header as a number, if it sent one.</summary>
     public static long? LastEventId(HttpContext context) =>
         long.TryParse(context.Request.Headers["Last-Event-ID"].FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;

@@ -63,14 +63,7 @@ internal sealed class StreamFlagsEndpoint(
             var heartbeat = TimeSpan.FromSeconds(options.Value.StreamHeartbeatSeconds);
             while (!token.IsCancellationRequested)
             {
-                using var idle = new CancellationTokenSource(heartbeat, time);
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(token, idle.Token);
-                bool more;
-                try
-                {
-                    more = await subscription.Reader.WaitToReadAsync(wait.Token);
-                }
-                catch (OperationCanceledException) when (idle.IsCancellationRequested && !token.IsCancellationRequested)
+                if (await ServerSentEvents.WaitOrHeartbeatAsync(subscription.Reader.WaitToReadAsync, heartbeat, time, token) is not { } more)
                 {
                     await WriteEventAsync("heartbeat", null, new HeartbeatEvent(time.GetUtcNow(), cache.IsStale), token);
                     continue;

@@ -71,13 +71,7 @@ internal sealed class StreamUsageEndpoint(
             var heartbeat = TimeSpan.FromSeconds(options.Value.StreamHeartbeatSeconds);
             while (!token.IsCancellationRequested)
             {
-                using var idle = new CancellationTokenSource(heartbeat, time);
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(token, idle.Token);
-                try
-                {
-                    await changed.Reader.ReadAsync(wait.Token);
-                }
-                catch (OperationCanceledException) when (idle.IsCancellationRequested && !token.IsCancellationRequested)
+                if (await ServerSentEvents.WaitOrHeartbeatAsync(changed.Reader.ReadAsync, heartbeat, time, token) is null)
                 {
                     await ServerSentEvents.WriteEventAsync(HttpContext.Response, "heartbeat", null, new HeartbeatEvent(time.GetUtcNow()), token);
                     continue;
