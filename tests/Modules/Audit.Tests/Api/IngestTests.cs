@@ -112,6 +112,37 @@ public sealed class IngestTests(OpsTestHost host) : IClassFixture<OpsTestHost>
     }
 
     [Fact]
+    public async Task A_batch_overlapping_stored_keys_stores_only_the_new_ones()
+    {
+        var tenant = await host.CreateTenantAsync();
+        var now = host.Time.GetUtcNow();
+        (await tenant.Ingest.IngestAsync(new[] { AuditClient.Event("c2", now), AuditClient.Event("c1", now), AuditClient.Event("c3", now, action: "tool.call") }))
+            ["accepted"]!.GetValue<int>().ShouldBe(3);
+        // c1 is stored: only c4 is new.
+        var overlapping = await tenant.Ingest.IngestAsync(new[] { AuditClient.Event("c4", now), AuditClient.Event("c1", now) });
+        overlapping["accepted"]!.GetValue<int>().ShouldBe(1);
+        overlapping["duplicate_indexes"]!.AsArray().Select(i => i!.GetValue<int>()).ShouldBe([1]);
+
+        var stored = (await tenant.Read.ListAllAsync()).Where(e => e["request_id"] is not null); // not the tenant's key.created actions
+        stored.Select(e => e["request_id"]!.GetValue<string>()).Order(StringComparer.Ordinal).ShouldBe(["c1", "c2", "c3", "c4"]);
+    }
+
+    [Fact]
+    public async Task A_usage_call_whose_audit_key_is_already_stored_still_commits_and_is_audited_once()
+    {
+        var tenant = await host.CreateTenantAsync();
+        var now = host.Time.GetUtcNow();
+        (await tenant.Ingest.IngestAsync(new[] { AuditClient.Event("u1", now, action: "llm.call") }))["accepted"]!.GetValue<int>().ShouldBe(1);
+
+        var usage = await UsageEvents.PostEventsAsync(tenant.Ingest, [UsageEvents.Event("u1", now), UsageEvents.Event("u2", now)]);
+        var body = (await usage.ShouldHaveStatusAsync(HttpStatusCode.OK))!;
+        body["accepted"]!.GetValue<int>().ShouldBe(2, "the usage events commit; only the audit write of u1 is skipped");
+
+        (await tenant.Read.ListAllAsync("request_id=u1")).Count.ShouldBe(1);
+        (await tenant.Read.ListAllAsync("request_id=u2")).Single()["action"]!.GetValue<string>().ShouldBe("llm.call");
+    }
+
+    [Fact]
     public async Task A_batch_where_every_event_is_invalid_is_a_400_naming_each_field()
     {
         var tenant = await host.CreateTenantAsync();
