@@ -56,7 +56,7 @@ internal sealed class BreakdownReader(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<GroupTotals>(new CommandDefinition(
             $"""
-            WITH f AS ({query.FactsSql(withUsers, withAgentAndChannel)})
+            WITH f AS ({query.FactsSql(withUsers, withAgentAndChannel, userTotalsOnly: by == Dimension.User)})
             SELECT {keys}, sum(requests)::bigint AS requests, sum(tokens_in)::bigint AS tokens_in, sum(tokens_out)::bigint AS tokens_out,
                    sum(cost_usd) AS cost_usd, sum(errors)::bigint AS errors, min(first_ts) AS first_ts, max(last_ts) AS last_ts
             FROM f {where}

@@ -124,9 +124,16 @@ internal sealed class UsageQuery(string tenantId, UsageWindow window, UsageFilte
     /// With them: <c>activity_daily</c> + raw events for the edges (no latency, feedback or critical counts: those are
     /// not kept per user). Hour grouping reads only the hour grain.
     /// </summary>
-    public string FactsSql(bool withUsers = false, bool withAgentAndChannel = false)
+    /// <param name="userTotalsOnly">
+    /// The caller reads only user, model and the request/token/cost/error measures (the top users): whole days may then
+    /// come from the seed's <c>usage_daily</c> (one row per user, day and model) instead of <c>activity_daily</c>, which
+    /// also splits by session, agent and channel and is several times larger. Not with a provider, agent, channel or
+    /// session filter (<c>usage_daily</c> has none of them); <c>provider</c> is '' in its rows.
+    /// </param>
+    public string FactsSql(bool withUsers = false, bool withAgentAndChannel = false, bool userTotalsOnly = false)
     {
         var users = withUsers || filters.ByUserOrSession;
+        var userDays = userTotalsOnly && filters is { Providers.Count: 0, AgentIds.Count: 0, Channels.Count: 0, SessionIds.Count: 0 };
         // The model grain (ADR 0027) holds every measure but no agent/channel: enough unless they are asked or filtered.
         var grain = !withAgentAndChannel && filters.AgentIds.Count == 0 && filters.Channels.Count == 0 ? "_model" : string.Empty;
         var (dayStart, dayEnd) = window.WholeDays;
@@ -134,7 +141,7 @@ internal sealed class UsageQuery(string tenantId, UsageWindow window, UsageFilte
         var sql = new StringBuilder();
         if (!hourly)
         {
-            sql.Append(users ? ActivityDays() : RollupDays(grain)).Append("\nUNION ALL\n");
+            sql.Append(userDays ? UserDays() : users ? ActivityDays() : RollupDays(grain)).Append("\nUNION ALL\n");
         }
 
         var range = hourly ? "{0} >= @from AND {0} < @to" : "(({0} >= @from AND {0} < @day_start_ts) OR ({0} >= @day_end_ts AND {0} < @to))";
@@ -176,6 +183,14 @@ internal sealed class UsageQuery(string tenantId, UsageWindow window, UsageFilte
                0::bigint AS latency_count, 0::bigint AS latency_sum_ms, {EmptySketch} AS latency_sketch, 0::bigint AS ttft_count,
                0::bigint AS ttft_sum_ms, {EmptySketch} AS ttft_sketch, first_ts, last_ts
         FROM usage.activity_daily WHERE tenant_id = @tenant AND day >= @day_start AND day < @day_end{DimensionFilters("")}{UserFilters("")}
+        """;
+
+    private string UserDays() => $"""
+        SELECT {DayBucket("day")} AS bucket, model, ''::text AS provider, ''::text AS agent_id, ''::text AS channel, user_id, ''::text AS session_id,
+               requests, tokens_in, tokens_out, cost_usd, errors, 0::bigint AS critical_errors, unpriced_requests, 0::bigint AS feedback_up,
+               0::bigint AS feedback_down, 0::bigint AS latency_count, 0::bigint AS latency_sum_ms, {EmptySketch} AS latency_sketch, 0::bigint AS ttft_count,
+               0::bigint AS ttft_sum_ms, {EmptySketch} AS ttft_sketch, NULL::timestamptz AS first_ts, NULL::timestamptz AS last_ts
+        FROM usage.usage_daily WHERE tenant_id = @tenant AND day >= @day_start AND day < @day_end{DimensionFilters("")}{UserFilters("")}
         """;
 
     private string RawHours(string range) => $"""

@@ -57,6 +57,12 @@ public sealed class BreakdownTests(OpsTestHost host) : MetricsDataTests(host), I
         (await Items("/v1/usage/by-user?period=30d")).Select(u => S(u!["user_id"])).ShouldBe(["b", "a", "c", "d", "e"], "ties by requests, then id");
         (await Items("/v1/usage/by-user?period=30d&agent_id=bot-1")).Select(u => (S(u!["user_id"]), u["cost_usd"]!.GetValue<decimal>()))
             .ShouldBe([("a", 3.8m), ("d", 3m)]);
+        // Whole days come from usage_daily unless a filter it cannot answer (provider, agent, channel, session) is given.
+        (await Items("/v1/usage/by-user?period=30d&model=claude-sonnet-4-7")).Select(u => (S(u!["user_id"]), u["cost_usd"]!.GetValue<decimal>()))
+            .ShouldBe([("a", 3m), ("c", 3m), ("d", 3m), ("e", 3m)]);
+        (await Items("/v1/usage/by-user?period=30d&user_id=a,d")).Select(u => (S(u!["user_id"]), u["cost_usd"]!.GetValue<decimal>(), u["requests"]!.GetValue<long>()))
+            .ShouldBe([("a", 3.8m, 2L), ("d", 3m, 1L)]);
+        (await Items("/v1/usage/by-user?period=30d&provider=anthropic")).Select(u => S(u!["user_id"])).ShouldBe(["b", "a", "c", "d", "e"]);
         (await Items("/v1/usage/by-user", Other)).Select(u => S(u!["user_id"])).ShouldBe(["zed"]);
         await (await Tenant.Read.GetAsync("/v1/usage/by-user?top=0")).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "top");
         await (await Tenant.Read.GetAsync("/v1/usage/by-session?top=5000")).ShouldBeProblemAsync(HttpStatusCode.BadRequest, "top");
