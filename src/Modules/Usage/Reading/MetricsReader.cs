@@ -32,13 +32,13 @@ internal sealed record UsageMetrics(UsageSummary Summary, IReadOnlyList<TimeSeri
 /// </summary>
 internal sealed class MetricsReader(NpgsqlDataSource dataSource)
 {
-    public async Task<UsageSummary> SummaryAsync(UsageQuery query, CancellationToken cancellationToken)
-    {
-        var active = ActiveAsync(query, cancellationToken);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var totals = await connection.QuerySingleAsync<BucketRow>(new CommandDefinition(SummarySql(query), query.Parameters(), cancellationToken: cancellationToken));
-        return Summary(totals, await active);
-    }
+    public Task<UsageSummary> SummaryAsync(UsageQuery query, CancellationToken cancellationToken) =>
+        BesideActiveAsync(query, async active =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            var totals = await connection.QuerySingleAsync<BucketRow>(new CommandDefinition(SummarySql(query), query.Parameters(), cancellationToken: cancellationToken));
+            return Summary(totals, await active);
+        }, cancellationToken);
 
     /// <summary>The distinct counts, on a connection of their own so they run beside the other statements.</summary>
     private async Task<(long Users, long Sessions)> ActiveAsync(UsageQuery query, CancellationToken cancellationToken)
@@ -47,9 +47,31 @@ internal sealed class MetricsReader(NpgsqlDataSource dataSource)
         return await connection.QuerySingleAsync<(long Users, long Sessions)>(new CommandDefinition(query.ActiveSql(), query.Parameters(), cancellationToken: cancellationToken));
     }
 
-    public async Task<UsageMetrics> MetricsAsync(UsageQuery query, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="main"/> while the distinct counts run beside it. If <paramref name="main"/> fails, the
+    /// counts are cancelled and awaited before the error goes up: no statement left running, no unobserved exception.
+    /// </summary>
+    private async Task<T> BesideActiveAsync<T>(UsageQuery query, Func<Task<(long Users, long Sessions)>, Task<T>> main, CancellationToken cancellationToken)
     {
-        var active = ActiveAsync(query, cancellationToken);
+        using var side = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var active = ActiveAsync(query, side.Token);
+        try
+        {
+            return await main(active);
+        }
+        catch
+        {
+            await side.CancelAsync();
+            await ((Task)active).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
+    }
+
+    public Task<UsageMetrics> MetricsAsync(UsageQuery query, CancellationToken cancellationToken) =>
+        BesideActiveAsync(query, active => MetricsAsync(query, active, cancellationToken), cancellationToken);
+
+    private async Task<UsageMetrics> MetricsAsync(UsageQuery query, Task<(long Users, long Sessions)> active, CancellationToken cancellationToken)
+    {
         var facts = query.FactsSql();
         var sql = $"""
             {SummarySql(query)};
