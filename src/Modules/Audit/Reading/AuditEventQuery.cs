@@ -133,6 +133,12 @@ internal sealed class AuditEventQuery
 
         AddAny(sql, command, "user_id", UserIds);
         AddAny(sql, command, "request_id", RequestIds);
+        if (RequestIds is not null)
+        {
+            // No index on audit.events(request_id): every such event has its key row, with the same ts, in event_keys.
+            sql.Append(" AND ts = ANY(ARRAY(SELECT k.ts FROM audit.event_keys k WHERE k.tenant_id = @tenant AND k.request_id = ANY(@request_id)))");
+        }
+
         AddEquals(sql, command, "status", Status);
         if (after is { } key)
         {

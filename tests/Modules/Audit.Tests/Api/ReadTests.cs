@@ -83,6 +83,26 @@ public sealed class ReadTests(OpsTestHost host) : IClassFixture<OpsTestHost>
     }
 
     [Fact]
+    public async Task A_request_id_filter_finds_its_events_on_every_day_through_the_idempotency_keys()
+    {
+        var tenant = await host.CreateTenantAsync();
+        var now = host.Time.GetUtcNow();
+        await tenant.Ingest.IngestAsync(new[]
+        {
+            AuditClient.Event("r-multi", now.AddDays(-2), action: "chat.reply"),
+            AuditClient.Event("r-multi", now.AddDays(-1), action: "tool.call"),
+            AuditClient.Event("r-multi", now.AddMinutes(-5), action: "chat.feedback"),
+            AuditClient.Event("r-other", now.AddDays(-1), action: "tool.call"),
+        });
+
+        (await tenant.Read.ListAllAsync("request_id=r-multi", limit: 1)).Select(e => e["action"]!.GetValue<string>())
+            .ShouldBe(["chat.feedback", "tool.call", "chat.reply"], "newest first across three day partitions, a page each");
+        (await tenant.Read.ListAllAsync("request_id=r-multi&action=tool.call")).Count.ShouldBe(1);
+        (await tenant.Read.ExportNdjsonAsync("request_id=r-multi")).Select(e => e["action"]!.GetValue<string>())
+            .ShouldBe(["chat.reply", "tool.call", "chat.feedback"]);
+    }
+
+    [Fact]
     public async Task A_cursor_only_works_with_its_own_filters_and_bad_parameters_name_themselves()
     {
         var tenant = await host.CreateTenantAsync();
