@@ -61,6 +61,8 @@ public sealed class UsageQueriesSuite : IBenchSuite
         await using var connection = await dataSource.OpenConnectionAsync();
         await BuildSeedTablesAsync(connection);
         await connection.ExecuteAsync("VACUUM ANALYZE", commandTimeout: 0);
+        // The load and the vacuum leave gigabytes of dirty pages: flush them now, not during the measured calls.
+        await connection.ExecuteAsync("CHECKPOINT", commandTimeout: 0, commandType: System.Data.CommandType.Text);
         var rollupRows = await connection.QuerySingleAsync<(long Daily, long Hourly, long Activity)>(
             """
             SELECT (SELECT count(*) FROM usage.daily_rollup), (SELECT count(*) FROM usage.hourly_rollup), (SELECT count(*) FROM usage.activity_daily)
@@ -98,7 +100,7 @@ public sealed class UsageQueriesSuite : IBenchSuite
             .AppendLine(CultureInfo.InvariantCulture, $"| `GET /v1/dashboard/stats` | {statsMs:N1} ms | the seed's dashboard SQL on seed-shaped tables: {seedMs:N1} ms | median ≤ 10 ms |")
             .AppendLine(CultureInfo.InvariantCulture, $"| `GET {metricsPath}` | {metricsMs:N1} ms | naive 30-day `percentile_cont`: {naiveP95Ms:N1} ms; naive `COUNT(DISTINCT user_id)`: {naiveDistinctMs:N1} ms | median ≤ 50 ms |")
             .AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"p95 latency from the sketches vs exact `percentile_cont` on the raw events: whole 30 days {whole:N1} ms vs {wholeExact:N1} ms ({Math.Abs(whole - wholeExact) / wholeExact:P2}); worst day of the endpoint's `time_series` {worstDay:P2} (target ≤ 1 %).")
+            .AppendLine(CultureInfo.InvariantCulture, $"p95 latency from the sketches vs exact `percentile_cont` on the raw events: whole 30 days {whole:N1} ms vs {wholeExact:N1} ms ({Math.Abs(whole - wholeExact) / wholeExact:P3}); worst day of the endpoint's `time_series` {worstDay:P3} (target ≤ 1 %).")
             .ToString();
     }
 
