@@ -85,7 +85,10 @@ internal sealed class UsageQuery(string tenantId, UsageWindow window, UsageFilte
         "bucket, model, provider, agent_id, channel, user_id, session_id, requests, tokens_in, tokens_out, cost_usd, errors, critical_errors, "
         + "unpriced_requests, feedback_up, feedback_down, latency_count, latency_sum_ms, latency_sketch, ttft_count, ttft_sum_ms, ttft_sketch, first_ts, last_ts";
 
-    private const string EmptySketch = "'{}'::bigint[]";
+    /// <summary>The measures not kept per user (feedback, latency and TTFT) as zeros, for the per-user row sources.</summary>
+    private const string NoPerUserMeasures =
+        "0::bigint AS feedback_up, 0::bigint AS feedback_down, 0::bigint AS latency_count, 0::bigint AS latency_sum_ms, '{}'::bigint[] AS latency_sketch, "
+        + "0::bigint AS ttft_count, 0::bigint AS ttft_sum_ms, '{}'::bigint[] AS ttft_sketch";
 
     public string TenantId => tenantId;
 
@@ -179,26 +182,22 @@ internal sealed class UsageQuery(string tenantId, UsageWindow window, UsageFilte
 
     private string ActivityDays() => $"""
         SELECT {DayBucket("day")} AS bucket, model, provider, agent_id, channel, user_id, session_id, requests, tokens_in, tokens_out,
-               cost_usd, errors, 0::bigint AS critical_errors, unpriced_requests, 0::bigint AS feedback_up, 0::bigint AS feedback_down,
-               0::bigint AS latency_count, 0::bigint AS latency_sum_ms, {EmptySketch} AS latency_sketch, 0::bigint AS ttft_count,
-               0::bigint AS ttft_sum_ms, {EmptySketch} AS ttft_sketch, first_ts, last_ts
+               cost_usd, errors, 0::bigint AS critical_errors, unpriced_requests, {NoPerUserMeasures}, first_ts, last_ts
         FROM usage.activity_daily WHERE tenant_id = @tenant AND day >= @day_start AND day < @day_end{DimensionFilters("")}{UserFilters("")}
         """;
 
     private string UserDays() => $"""
         SELECT {DayBucket("day")} AS bucket, model, ''::text AS provider, ''::text AS agent_id, ''::text AS channel, user_id, ''::text AS session_id,
-               requests, tokens_in, tokens_out, cost_usd, errors, 0::bigint AS critical_errors, unpriced_requests, 0::bigint AS feedback_up,
-               0::bigint AS feedback_down, 0::bigint AS latency_count, 0::bigint AS latency_sum_ms, {EmptySketch} AS latency_sketch, 0::bigint AS ttft_count,
-               0::bigint AS ttft_sum_ms, {EmptySketch} AS ttft_sketch, NULL::timestamptz AS first_ts, NULL::timestamptz AS last_ts
+               requests, tokens_in, tokens_out, cost_usd, errors, 0::bigint AS critical_errors, unpriced_requests, {NoPerUserMeasures},
+               NULL::timestamptz AS first_ts, NULL::timestamptz AS last_ts
         FROM usage.usage_daily WHERE tenant_id = @tenant AND day >= @day_start AND day < @day_end{DimensionFilters("")}{UserFilters("")}
         """;
 
     private string RawHours(string range) => $"""
         SELECT {HourBucket("ts")} AS bucket, model, provider, coalesce(agent_id, '') AS agent_id, coalesce(channel, '') AS channel, user_id,
                coalesce(session_id, '') AS session_id, 1::bigint AS requests, tokens_in::bigint AS tokens_in, tokens_out::bigint AS tokens_out, cost_usd,
-               is_error::int::bigint AS errors, 0::bigint AS critical_errors, unpriced::int::bigint AS unpriced_requests, 0::bigint AS feedback_up,
-               0::bigint AS feedback_down, 0::bigint AS latency_count, 0::bigint AS latency_sum_ms, {EmptySketch} AS latency_sketch, 0::bigint AS ttft_count,
-               0::bigint AS ttft_sum_ms, {EmptySketch} AS ttft_sketch, ts AS first_ts, ts AS last_ts
+               is_error::int::bigint AS errors, 0::bigint AS critical_errors, unpriced::int::bigint AS unpriced_requests, {NoPerUserMeasures},
+               ts AS first_ts, ts AS last_ts
         FROM usage.events WHERE tenant_id = @tenant AND {string.Format(System.Globalization.CultureInfo.InvariantCulture, range, "ts")}{DimensionFilters("")}{UserFilters("")}
         """;
 
